@@ -58,18 +58,27 @@ YEAR = r"(?P<year>\d{4}|n\.\s?d\.)(?:-?(?P<suffix>[a-z]))?"
 # "[prefix] Names, Year[, locator]" — the prefix is lower-case words ("see",
 # "e.g.,", "cf."), the names start with a capital letter.
 PART = re.compile(
-    r"^(?P<prefix>(?:[^\sA-Z][^\s]*\s+)*)(?P<names>[A-Z].*?),?\s+" + YEAR
+    r"^(?P<prefix>(?:[^\sA-Z][^\s]*\s+)*)(?P<names>[A-Z][^\d]*?),?\s+" + YEAR
     + r"(?:\s*,\s*(?P<locator>.*?))?\s*$", re.S)
+# A citation field may leave the year out ("[Snyder](#)"): it resolves if
+# the names alone are unambiguous.
+NAMES_ONLY = re.compile(r"^(?P<names>[A-Z][^\d]*?)$")
 # "Names (Year[, locator])" inside one citation link.
 LINK_NARRATIVE = re.compile(
     r"^(?P<names>[A-Z][^()]*?)\s+\(" + YEAR + r"(?:\s*,\s*(?P<locator>[^()]*?))?\)$")
-PARENTHESIS = re.compile(r"\((?P<body>[^()" + OBJECT + r"]*)\)")
-STANDALONE_LINK = re.compile(LINK_OPEN + r"(?P<body>[^" + LINK_CLOSE + r"]*)"
-                             + LINK_CLOSE)
-NARRATIVE = re.compile(
-    r"(?P<names>[A-Z][^\s(),;" + OBJECT + r"]*"
-    r"(?:(?:,? (?:and|&) |, )[A-Z][^\s(),;" + OBJECT + r"]*)*(?: et al\.)?)"
-    r" \(" + YEAR + r"(?:, (?P<locator>[^()" + OBJECT + r"]*))?\)")
+PARENTHESIS = r"(?P<paren>\((?P<body>[^()" + OBJECT + r"]*)\))"
+STANDALONE_LINK = (r"(?P<link>" + LINK_OPEN + r"(?P<linkbody>[^" + LINK_CLOSE
+                   + r"]*)" + LINK_CLOSE + ")")
+FAMILY = r"[A-Z][^\s\d(),;" + OBJECT + LINK_OPEN + r"]*"
+NARRATIVE = (
+    r"(?P<narrative>(?P<names>" + FAMILY + r"(?:(?:,? (?:and|&) |, )" + FAMILY
+    + r")*(?: et al\.)?) \(" + YEAR + r"(?:, (?P<locator>[^()" + OBJECT
+    + r"]*))?\))")
+# One pass, left to right: at each position a narrative citation is tried
+# first (its names stand before the parenthesis), then a parenthesis, then a
+# citation field that stands alone.
+COMBINED = re.compile("|".join((NARRATIVE, PARENTHESIS, STANDALONE_LINK)))
+COMBINED_NO_NARRATIVE = re.compile("|".join((PARENTHESIS, STANDALONE_LINK)))
 INITIALS = re.compile(r"^(?:[A-Z]\.\s*-?\s*)+")
 LOCATOR_LABELS = re.compile(
     r"^(?:p|pp|para|paras|chap|ch|sec|secs|fig|figs|vol|vols|n|nn|l|ll|"
@@ -123,21 +132,24 @@ def parse_names(names: str) -> tuple[list[str], bool, list[str]]:
     return found, etal, notes
 
 
-def parse_part(text: str) -> Written | None:
+def parse_part(text: str, field: bool = False) -> Written | None:
     """One citation inside a parenthesis or a link; None if not that shape."""
     clean = re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
     narrative = LINK_NARRATIVE.match(clean)
     match = narrative or PART.match(clean)
+    if not match and field:
+        match = NAMES_ONLY.match(clean)
     if not match:
         return None
     names, etal, notes = parse_names(match.group("names"))
     if not names:
         return None
-    year = match.group("year").replace(" ", "")
-    query = Query(names, etal, year, match.group("suffix") or "", notes)
-    prefix = "" if narrative else match.group("prefix").strip()
-    written = Written(clean, query, prefix, (match.group("locator") or "").strip())
-    return written
+    groups = match.groupdict()
+    year = groups.get("year")
+    query = Query(names, etal, year.replace(" ", "") if year else None,
+                  groups.get("suffix") or "", notes)
+    prefix = (groups.get("prefix") or "").strip()
+    return Written(clean, query, prefix, (groups.get("locator") or "").strip())
 
 
 # -- building the AST ------------------------------------------------------
@@ -156,8 +168,9 @@ def make_cite(parts: list[Written], mode: str, number: int = 0) -> pf.Cite:
     citations = []
     markdown = []
     for part in parts:
-        suffix = [pf.Str(","), pf.Space(), *words(part.locator)] if part.locator \
-            else []
+        suffix = words(part.locator)
+        if suffix and mode != "AuthorInText":  # "(Vu, 2021, p. 4)" vs "Vu (2021, p. 4)"
+            suffix = [pf.Str(","), pf.Space(), *suffix]
         citations.append(pf.Citation(part.key, mode=mode, prefix=words(part.prefix),
                                      suffix=suffix, hash=number))
         text = f"@{part.key}" if mode == "AuthorInText" else (
@@ -258,72 +271,66 @@ def action(elem, doc):
 
 
 def normalise(inlines: list, doc: pf.Doc) -> list:
-    targets = doc.citations_options["link-targets"]
-    inlines = _parentheses(inlines, doc, targets)
-    inlines = _standalone_links(inlines, doc, targets)
-    if doc.citations_options["narrative"]:
-        inlines = _narrative(inlines, doc, targets)
-    return inlines
-
-
-def _parentheses(inlines, doc, targets):
-    view = TextView.of(inlines, targets)
+    """One left-to-right pass over an inline list's text view."""
+    options = doc.citations_options
+    view = TextView.of(inlines, options["link-targets"])
+    pattern = COMBINED if options["narrative"] else COMBINED_NO_NARRATIVE
     replacements = []
-    for match in PARENTHESIS.finditer(view.text):
-        body = match.group("body")
-        is_field = LINK_OPEN in body
-        plain = body.replace(LINK_OPEN, "").replace(LINK_CLOSE, "")
-        parts = [parse_part(part) for part in plain.split(";")]
-        if not all(parts):
-            if is_field:
-                _error_unparsed(doc, plain)
-            continue
-        kind = "link" if is_field else "text"
-        snippets = _snippets(body) if is_field else [match.group(0)]
-        cite = _resolve(parts, "NormalCitation", kind, snippets, doc)
+    for match in pattern.finditer(view.text):
+        if match.group("paren"):
+            cite = _parenthesis(match, doc)
+        elif match.group("link"):
+            cite = _standalone_link(match, doc)
+        else:
+            cite = _narrative(match, doc)
         if cite is not None:
             replacements.append((match.start(), match.end(), cite))
     return _apply(inlines, view, replacements)
 
 
-def _standalone_links(inlines, doc, targets):
-    view = TextView.of(inlines, targets)
-    replacements = []
-    for match in STANDALONE_LINK.finditer(view.text):
-        written = parse_part(match.group("body"))
-        if written is None:
-            line = doc.reporter.locate(match.group("body"))
-            doc.reporter.warning(f"link to '#' is not a citation: "
-                                 f"{match.group('body')!r}; left as is", line,
-                                 source=NAME)
-            continue
-        mode = ("AuthorInText" if LINK_NARRATIVE.match(written.text)
-                else "NormalCitation")
-        cite = _resolve([written], mode, "link", [match.group("body")], doc)
-        if cite is not None:
-            replacements.append((match.start(), match.end(), cite))
-    return _apply(inlines, view, replacements)
+def _parenthesis(match, doc):
+    body = match.group("body")
+    is_field = LINK_OPEN in body
+    plain = body.replace(LINK_OPEN, "").replace(LINK_CLOSE, "")
+    parts = [parse_part(part, field=is_field) for part in plain.split(";")]
+    if not all(parts):
+        if is_field:
+            doc.reporter.error(
+                f"citation field {plain.strip()!r} is not of the form "
+                "'Names, Year[, locator]'", doc.reporter.locate(*_snippets(body)),
+                source=NAME)
+        return None
+    kind = "link" if is_field else "text"
+    snippets = _snippets(body) if is_field else [match.group(0)]
+    return _resolve(parts, "NormalCitation", kind, snippets, doc)
 
 
-def _narrative(inlines, doc, targets):
-    view = TextView.of(inlines, targets)
-    replacements = []
-    for match in NARRATIVE.finditer(view.text):
-        names, etal, notes = parse_names(match.group("names"))
-        query = Query(names, etal, match.group("year").replace(" ", ""),
-                      match.group("suffix") or "", notes)
-        written = Written(match.group(0), query, "", match.group("locator") or "")
-        result = doc.citation_index.resolve(query)
-        if result.key is None:
-            if result.candidates:  # the name is a cited author's: say so
-                doc.reporter.warning(
-                    f"{written.text!r} looks like a citation but {result.error}; "
-                    "left as text", doc.reporter.locate(written.text), source=NAME)
-            continue
-        cite = _resolve([written], "AuthorInText", "narrative", [written.text], doc,
-                        resolved=[result])
-        replacements.append((match.start(), match.end(), cite))
-    return _apply(inlines, view, replacements)
+def _standalone_link(match, doc):
+    body = match.group("linkbody")
+    written = parse_part(body, field=True)
+    if written is None:
+        doc.reporter.warning(f"link to '#' is not a citation: {body!r}; left as is",
+                             doc.reporter.locate(body), source=NAME)
+        return None
+    mode = "AuthorInText" if LINK_NARRATIVE.match(written.text) else "NormalCitation"
+    return _resolve([written], mode, "link", [body], doc)
+
+
+def _narrative(match, doc):
+    names, etal, notes = parse_names(match.group("names"))
+    query = Query(names, etal, match.group("year").replace(" ", ""),
+                  match.group("suffix") or "", notes)
+    text = match.group("narrative")
+    written = Written(text, query, "", match.group("locator") or "")
+    result = doc.citation_index.resolve(query)
+    if result.key is None:
+        if result.candidates:  # the name is a cited author's: say so
+            doc.reporter.warning(
+                f"{text!r} looks like a citation but {result.error}; left as text",
+                doc.reporter.locate(text), source=NAME)
+        return None
+    return _resolve([written], "AuthorInText", "narrative", [text], doc,
+                    resolved=[result])
 
 
 def _apply(inlines, view, replacements):
