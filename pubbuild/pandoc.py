@@ -20,8 +20,11 @@ import panflute as pf
 
 from pubbuild.diagnostics import BuildError
 
-_POSITION = re.compile(r'Error at "(?P<file>[^"]*)" \(line (?P<line>\d+), column \d+\)')
-_YAML_POSITION = re.compile(r"\(line (?P<line>\d+), column \d+\)")
+_POSITION = re.compile(
+    r'Error at "(?P<file>[^"]*)" \(line (?P<line>\d+), column \d+\)')
+_YAML = re.compile(
+    r'Error parsing YAML metadata at (?:"(?P<file>[^"]*)" )?\(line (?P<start>\d+), '
+    r'column \d+\):\s*YAML parse exception at line (?P<line>\d+), column \d+,?')
 
 
 @functools.cache
@@ -53,19 +56,22 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None
 
 
 def _error(stderr: str, file: Path | None) -> BuildError:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    text = " ".join(lines)
-    match = _POSITION.search(text)
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    yaml = _YAML.search(stderr)
+    if yaml:
+        # The parser counts from the front matter's first line.
+        line = int(yaml.group("start")) + int(yaml.group("line")) - 1
+        detail = " ".join(stderr[yaml.end():].split()).rstrip(".")
+        where = Path(yaml.group("file")) if yaml.group("file") else file
+        return BuildError(f"YAML front matter: {detail}", where, line)
+    match = _POSITION.search(stderr)
     if match:
-        # pandoc repeats the offending line and a caret after the message;
-        # the message is what stands between the position and that echo.
-        after = stderr[stderr.index(match.group(0)) + len(match.group(0)):]
-        detail = after.strip().splitlines()[0].strip() if after.strip() else ""
-        return BuildError(detail or "pandoc could not parse this",
-                          Path(match.group("file")), int(match.group("line")))
-    match = _YAML_POSITION.search(text)
-    if match and file is not None:
-        return BuildError(f"YAML front matter: {lines[-1].strip()}", file,
+        # pandoc echoes the offending line and a caret after its message.
+        after = stderr[match.end():].lstrip(":").strip().splitlines()
+        detail = after[0].strip() if after else "cannot parse this"
+        if detail.startswith("unexpected '@'"):
+            detail += " (is the entry above missing a closing brace?)"
+        return BuildError(f"malformed: {detail}", Path(match.group("file")),
                           int(match.group("line")))
     return BuildError(f"pandoc: {lines[-1] if lines else 'failed'}", file)
 

@@ -1,0 +1,111 @@
+"""Bad input: one line `file:line: message`, exit status 1, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_build
+
+pytestmark = pytest.mark.build
+
+GOOD_BIB = """\
+@online{vu2021,
+  author = {Vu, K.},
+  date   = {2021},
+  title  = {With lukewarm diplomacy},
+  url    = {https://example.org/vu},
+}
+"""
+
+
+def project(tmp_path: Path, body: str = "Text ([Vu, 2021](#)).\n",
+            bib: str | bytes = GOOD_BIB) -> Path:
+    (tmp_path / "refs.bib").write_bytes(bib if isinstance(bib, bytes)
+                                        else bib.encode())
+    manuscript = tmp_path / "paper.md"
+    manuscript.write_text(
+        f"---\ntitle: T\nbibliography: refs.bib\ncsl: {ROOT / 'bib' / 'apa.csl'}\n"
+        f"---\n\n{body}", encoding="utf-8")
+    return manuscript
+
+
+def check(manuscript: Path):
+    return run_build("check", "--manuscript", str(manuscript), cwd=manuscript.parent)
+
+
+def one_error_line(result) -> str:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_good_project_passes(tmp_path):
+    # The baseline the cases below break: without it they prove nothing.
+    result = check(project(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "1 citations" in result.stdout
+
+
+def test_malformed_bibtex(tmp_path):
+    bib = GOOD_BIB.replace("title  = {With lukewarm diplomacy},",
+                           "title  = {With lukewarm diplomacy,") + GOOD_BIB
+    line = one_error_line(check(project(tmp_path, bib=bib)))
+    # Where pandoc's parser gave up: the next entry, after the unclosed brace.
+    assert line == ("refs.bib:7: malformed: unexpected '@' (is the entry above "
+                    "missing a closing brace?)")
+
+
+def test_malformed_front_matter(tmp_path):
+    manuscript = project(tmp_path)
+    text = manuscript.read_text().replace("title: T", "title: [T")
+    manuscript.write_text(text)
+    line = one_error_line(check(manuscript))
+    assert line == ("paper.md:2: YAML front matter: while parsing a flow sequence: "
+                    "did not find expected ',' or ']'")
+
+
+def test_duplicate_key(tmp_path):
+    line = one_error_line(check(project(tmp_path, bib=GOOD_BIB + "\n" + GOOD_BIB)))
+    assert line == ("refs.bib:8: error: duplicate key 'vu2021' "
+                    "(first defined on line 1)")
+
+
+def test_citation_to_missing_entry(tmp_path):
+    manuscript = project(tmp_path, body="One.\n\nTwo ([Smith, 2020, p. 3](#)).\n")
+    line = one_error_line(check(manuscript))
+    assert line.startswith("paper.md:9: error: citation 'Smith, 2020, p. 3': "
+                           "no bibliography entry matches")
+
+
+def test_typed_key_missing(tmp_path):
+    line = one_error_line(check(project(tmp_path, body="Text [@nokey].\n")))
+    assert line == ("paper.md:7: error: citation @nokey: no bibliography entry "
+                    "with that key")
+
+
+def test_bib_not_utf8(tmp_path):
+    bib = GOOD_BIB.replace("lukewarm", "lukewärm").encode("latin-1")
+    line = one_error_line(check(project(tmp_path, bib=bib)))
+    assert line == "refs.bib:4: not UTF-8 (byte 0xe4); save the file as UTF-8"
+
+
+def test_manuscript_not_utf8(tmp_path):
+    manuscript = project(tmp_path)
+    manuscript.write_bytes(manuscript.read_bytes() + "caf\xe9\n".encode("latin-1"))
+    line = one_error_line(check(manuscript))
+    assert line == "paper.md:8: not UTF-8 (byte 0xe9); save the file as UTF-8"
+
+
+def test_bibliography_file_missing(tmp_path):
+    manuscript = project(tmp_path)
+    (tmp_path / "refs.bib").unlink()
+    line = one_error_line(check(manuscript))
+    assert line == "paper.md:3: bibliography file not found: refs.bib"
+
+
+def test_manuscript_missing(tmp_path):
+    line = one_error_line(check(tmp_path / "nope.md"))
+    assert line == "nope.md: manuscript not found"
