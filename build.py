@@ -5,6 +5,7 @@ Reads top to bottom as the pipeline: read the manuscript once into pandoc's
 AST, load the bibliography, run the Panflute filters in their one declared
 order, run citeproc once, then write each format from that AST.
 
+    python build.py                  the default job (for now: check)
     python build.py check            the citation report; exit 1 on errors
     python build.py --help           every command and option
 """
@@ -191,10 +192,12 @@ def _rendered_citations(doc: pf.Doc) -> dict[int, str]:
 
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--manuscript", type=Path, default=DEFAULT_MANUSCRIPT,
+    # SUPPRESS: an option given before the command is not reset by the
+    # command's own parser; defaults are filled in by main().
+    common.add_argument("--manuscript", type=Path, default=argparse.SUPPRESS,
                         help="the pandoc-Markdown manuscript with YAML front "
                              "matter (default: manuscript/article.md)")
-    common.add_argument("--debug", action="store_true",
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show a traceback on errors (for bug reports)")
     top = argparse.ArgumentParser(
         prog="build.py", description=__doc__.split("\n\n")[0], parents=[common])
@@ -209,9 +212,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.manuscript = getattr(args, "manuscript", DEFAULT_MANUSCRIPT)
+    args.debug = getattr(args, "debug", False)
     if not getattr(args, "run", None):
-        parser().print_help(sys.stderr)
-        return 2
+        # Until the format writers land, the default job is the check.
+        args.run = command_check
     try:
         return args.run(args)
     except BuildError as error:
