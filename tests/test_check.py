@@ -7,8 +7,8 @@ from pathlib import Path
 
 import panflute as pf
 import pytest
-from conftest import ROOT, run_build
 
+from conftest import ROOT, run_build
 from pubbuild import bibliography, citeindex, pandoc
 
 pytestmark = pytest.mark.build
