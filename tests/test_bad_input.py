@@ -110,3 +110,19 @@ def test_bibliography_file_missing(tmp_path):
 def test_manuscript_missing(tmp_path):
     line = one_error_line(check(tmp_path / "nope.md"))
     assert line == "nope.md: manuscript not found"
+
+
+def test_bibliography_warnings_do_not_stop_the_check(tmp_path):
+    twin = GOOD_BIB.replace("vu2021", "vu2021b").replace("date   = {2021}",
+                                                         "date   = {2020}")
+    untitled = "@online{lee2021,\n  author = {Lee, C.},\n  date = {2021},\n}\n"
+    result = check(project(tmp_path, bib=GOOD_BIB + twin + untitled))
+    assert result.returncode == 0, result.stderr
+    warnings = result.stdout.split("Other warnings")[1]
+    # What an author must fix before submission, each at its line.
+    assert ("refs.bib:7: warning: 'vu2021b' has the same URL as 'vu2021' "
+            "(line 1): https://example.org/vu") in warnings
+    assert "refs.bib:13: warning: 'lee2021' (@online) has no title" in warnings
+    assert "refs.bib:13: warning: 'lee2021' (@online) has no url" in warnings
+    assert "refs.bib:7: warning: entry 'vu2021b' is never cited" in warnings
+    assert "1 of 3 entries cited; 0 errors, 5 warnings" in result.stdout
