@@ -111,10 +111,14 @@ class CitationIndex:
 def _match_names(query: Query, entry: IndexEntry) -> tuple[int, str]:
     written = [normal(n) for n in query.names]
     families = [normal(n) for n in entry.families]
-    if not written or not families:
+    if not written:
         return NONE, ""
+    # The label as the style prints it: also how authorless entries
+    # (cited by title) and organisations are found.
     if normal(" ".join(query.names)) == normal(entry.names):
         return EXACT, ""
+    if not families:
+        return NONE, ""
     count = len(written)
     if query.etal and count < len(families) and written == families[:count]:
         return EXACT, ""
