@@ -94,7 +94,6 @@ class Written:
     prefix: str = ""
     locator: str = ""
     key: str | None = None
-    match: citeindex.Match | None = None
 
 
 @dataclass
@@ -362,7 +361,6 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
     for index, part in enumerate(parts):
         result = (resolved[index] if resolved
                   else doc.citation_index.resolve(part.query))
-        part.match = result
         if result.key is None:
             reporter.error(f"citation {part.text!r}: {result.error}", line,
                            source=NAME)

@@ -34,13 +34,6 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-@functools.cache
-def version() -> str:
-    out = subprocess.run([pandoc_path(), "--version"], capture_output=True,
-                         text=True, check=True).stdout
-    return out.split()[1]
-
-
 def run(args: list[str], stdin: str | None = None, *, file: Path | None = None
         ) -> tuple[str, list[str]]:
     """Run pandoc; return (stdout, warnings). `file` names the input for errors."""
