@@ -52,38 +52,35 @@ def read(manuscript: Path) -> Source:
     manuscript = manuscript.resolve()
     if not manuscript.is_file():
         raise BuildError("manuscript not found", manuscript)
-    doc = pandoc.read_markdown(manuscript)
-    reporter = Reporter(SourceText.from_file(manuscript))
-    folder = manuscript.parent
-    bib_paths = _meta_paths(doc, "bibliography", folder, manuscript)
+    text = pandoc.read_utf8(manuscript)
+    doc = pandoc.parse_markdown(text, manuscript)
+    reporter = Reporter(SourceText(manuscript, text))
+    bib_paths = _meta_paths(doc, "bibliography", reporter)
     if not bib_paths:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
-    csl = _meta_paths(doc, "csl", folder, manuscript)
+    csl = _meta_paths(doc, "csl", reporter)
     if not csl:
         raise BuildError("no `csl:` style in the front matter", manuscript)
-    bibs = [bibliography.load(path) for path in bib_paths]
-    entries = []
-    for bib in bibs:
-        entries.extend(citeindex.build(bib, csl[0]).entries)
+    bibs, index = citeindex.load(bib_paths, csl[0])
     # citeproc resolves these later from any working directory.
     doc.metadata["bibliography"] = pf.MetaList(
         *(pf.MetaString(str(path)) for path in bib_paths))
     doc.metadata["csl"] = pf.MetaString(str(csl[0]))
-    return Source(manuscript, doc, reporter, bibs, csl[0],
-                  citeindex.CitationIndex(entries))
+    return Source(manuscript, doc, reporter, bibs, csl[0], index)
 
 
-def _meta_paths(doc: pf.Doc, key: str, folder: Path, manuscript: Path) -> list[Path]:
+def _meta_paths(doc: pf.Doc, key: str, reporter: Reporter) -> list[Path]:
+    """The files a metadata field names, relative to the manuscript's folder."""
     value = doc.get_metadata(key, default=None)
     if value is None:
         return []
-    values = value if isinstance(value, list) else [value]
+    manuscript = Path(reporter.file)
     paths = []
-    for item in values:
-        path = (folder / str(item)).resolve()
+    for item in value if isinstance(value, list) else [value]:
+        path = (manuscript.parent / str(item)).resolve()
         if not path.is_file():
-            line = SourceText.from_file(manuscript).locate(f"{key}:")
-            raise BuildError(f"{key} file not found: {item}", manuscript, line)
+            raise BuildError(f"{key} file not found: {item}", manuscript,
+                             reporter.locate(f"{key}:"))
         paths.append(path)
     return paths
 
@@ -93,7 +90,6 @@ def run_filters(source: Source) -> pf.Doc:
     doc = source.doc
     doc.reporter = source.reporter
     doc.citation_index = source.index
-    doc.source_dir = source.path.parent
     for module in FILTERS:
         doc = module.main(doc)
     return doc
@@ -123,14 +119,13 @@ def command_check(args) -> int:
     cited = {key for record in records for key in record.keys}
     _nocite(doc, cited, source)
     entries = [entry for bib in source.bibliographies for entry in bib]
-    for entry in entries:
-        if entry.key not in cited:
-            source.reporter.warning(f"entry {entry.key!r} is never cited",
-                                    entry.line, file=entry_bib(source, entry),
-                                    source="bib")
+    for bib in source.bibliographies:
+        for entry in bib:
+            if entry.key not in cited:
+                source.reporter.warning(f"entry {entry.key!r} is never cited",
+                                        entry.line, file=bib.path, source="bib")
     warnings = source.reporter.warnings
-    tolerant = [d for d in warnings if d.source == "citations"
-                and "resolved to" in d.message]
+    tolerant = [d for d in warnings if d.source == citations.TOLERANT]
     print(f"\nTolerant matches ({len(tolerant)}):", file=out)
     for diagnostic in tolerant:
         print(f"  {diagnostic}", file=out)
@@ -151,13 +146,6 @@ def command_check(args) -> int:
           f"{kinds['pandoc']} [@key]); {used} of {len(entries)} entries cited; "
           f"{errors} errors, {len(source.reporter.warnings)} warnings", file=out)
     return 1 if errors else 0
-
-
-def entry_bib(source: Source, entry) -> Path:
-    for bib in source.bibliographies:
-        if bib.entries.get(entry.key) is entry:
-            return bib.path
-    return source.bibliographies[0].path
 
 
 def _nocite(doc: pf.Doc, cited: set[str], source: Source) -> None:

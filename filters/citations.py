@@ -35,20 +35,21 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import panflute as pf
 
 try:
-    from pubbuild import bibliography, citeindex
+    from pubbuild import citeindex
 except ImportError:  # run by pandoc as `--filter filters/citations.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pubbuild import bibliography, citeindex
+    from pubbuild import citeindex
 from pubbuild.citeindex import Query
 from pubbuild.diagnostics import BuildError, Reporter
 
 NAME = "citations"
+TOLERANT = "citations:tolerant"  # the source of tolerant-match diagnostics
 DEFAULTS = {"link-targets": ["#"], "narrative": True, "strict": False}
 
 OBJECT = "\ufffc"            # any inline the text view cannot look into
@@ -104,7 +105,6 @@ class Record:
     written: str
     keys: list[str]
     kind: str                      # link, text, narrative, pandoc
-    tolerant: list[str] = field(default_factory=list)
     number: int = 0                # also the citationHash of its Cite, so the
     #                                rendered form can be found after citeproc
 
@@ -244,19 +244,14 @@ def prepare(doc: pf.Doc) -> None:
 
 def _index_from_metadata(doc: pf.Doc) -> citeindex.CitationIndex:
     """Standalone use (pandoc --filter): read the bibliography named in the
-    metadata, relative to the manuscript's folder when the build says it."""
-    base = Path(getattr(doc, "source_dir", None) or ".")
+    metadata, relative to the working directory as pandoc itself does."""
     bibs = doc.get_metadata("bibliography", default=None)
     csl = doc.get_metadata("csl", default=None)
     if not bibs or not csl:
         raise BuildError("the metadata needs `bibliography` and `csl` for "
                          "the citation normaliser", doc.reporter.file)
     bibs = [bibs] if isinstance(bibs, str) else bibs
-    entries = []
-    for path in bibs:
-        entries.extend(citeindex.build(bibliography.load(base / path), base / csl)
-                       .entries)
-    return citeindex.CitationIndex(entries)
+    return citeindex.load([Path(path) for path in bibs], Path(csl))[1]
 
 
 def action(elem, doc):
@@ -357,7 +352,6 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
     line = reporter.locate(*snippets)
     strict = doc.citations_options["strict"]
     failed = False
-    tolerant = []
     for index, part in enumerate(parts):
         result = (resolved[index] if resolved
                   else doc.citation_index.resolve(part.query))
@@ -375,14 +369,13 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
             why = "; ".join(result.tolerant)
             report = reporter.error if strict else reporter.warning
             report(f"citation {part.text!r} resolved to {result.key} "
-                   f"({result.entry.label}): {why}", line, source=NAME)
-            tolerant.append(why)
+                   f"({result.entry.label}): {why}", line, source=TOLERANT)
     if failed:
         return None
     text = "; ".join(part.text for part in parts)
     number = len(doc.citation_records) + 1
     doc.citation_records.append(
-        Record(line, text, [part.key for part in parts], kind, tolerant, number))
+        Record(line, text, [part.key for part in parts], kind, number))
     return make_cite(parts, mode, number)
 
 

@@ -65,14 +65,9 @@ class Bibliography:
 def load(path: Path) -> Bibliography:
     """Read a .bib file. Malformed or unreadable files raise BuildError."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BuildError("bibliography file not found", path) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise pandoc.not_utf8(path, exc) from None
+    if not path.is_file():
+        raise BuildError("bibliography file not found", path)
+    text = pandoc.read_utf8(path)
     scanned = _scan(text)
     items = pandoc.csl_json(path)
     by_key: dict[str, Entry] = {}

@@ -29,7 +29,7 @@ from citeproc import (
 )
 from citeproc.source.json import CiteProcJSON
 
-from pubbuild.bibliography import Bibliography
+from pubbuild import bibliography
 from pubbuild.diagnostics import BuildError
 
 EXACT, TOLERANT, NONE = 0, 1, 2
@@ -48,7 +48,6 @@ class IndexEntry:
     names: str                  # the name part of the label, as printed
     year: str                   # "2018" or "n.d."
     suffix: str = ""            # "a", "b"… when the style disambiguates
-    line: int | None = None     # where the entry starts in the .bib
 
     @property
     def label(self) -> str:
@@ -158,7 +157,15 @@ def _match_year(query: Query, entry: IndexEntry) -> tuple[int, str]:
     return NONE, ""
 
 
-def build(bib: Bibliography, csl_path: Path) -> CitationIndex:
+def load(bib_paths: list[Path], csl_path: Path
+         ) -> tuple[list[bibliography.Bibliography], CitationIndex]:
+    """Read the bibliographies and index them all against one CSL style."""
+    bibs = [bibliography.load(path) for path in bib_paths]
+    entries = [entry for bib in bibs for entry in build(bib, csl_path).entries]
+    return bibs, CitationIndex(entries)
+
+
+def build(bib: bibliography.Bibliography, csl_path: Path) -> CitationIndex:
     """Render every entry's in-text label with citeproc-py and the CSL style."""
     items = [entry.csl for entry in bib]
     try:
@@ -175,7 +182,7 @@ def build(bib: Bibliography, csl_path: Path) -> CitationIndex:
     entries = []
     for entry, citation in zip(bib, citations, strict=True):
         label = str(rendered.cite(citation, lambda _item: None))
-        entries.append(_entry(entry.key, entry.csl, label, entry.line))
+        entries.append(_entry(entry.key, entry.csl, label))
     _assign_suffixes(entries, {entry.key: entry.csl for entry in bib})
     return CitationIndex(entries)
 
@@ -190,7 +197,7 @@ def _for_citeproc_py(item: dict) -> dict:
 _LABEL = re.compile(r"^\((?P<names>.*), (?P<year>n\.d\.|\d{4})[a-z]?\)$")
 
 
-def _entry(key: str, csl: dict, label: str, line: int | None) -> IndexEntry:
+def _entry(key: str, csl: dict, label: str) -> IndexEntry:
     families = tuple(
         name.get("family") or name.get("literal") or ""
         for name in (csl.get("author") or csl.get("editor") or [])
@@ -201,7 +208,7 @@ def _entry(key: str, csl: dict, label: str, line: int | None) -> IndexEntry:
     else:  # a style whose label we cannot split: fall back to the data
         names = " & ".join(families) or csl.get("title", key)
         year = _year(csl)
-    return IndexEntry(key, families, names, year, line=line)
+    return IndexEntry(key, families, names, year)
 
 
 def _year(csl: dict) -> str:

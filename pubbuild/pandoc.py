@@ -69,14 +69,22 @@ def _error(stderr: str, file: Path | None) -> BuildError:
     return BuildError(f"pandoc: {lines[-1] if lines else 'failed'}", file)
 
 
-def read_markdown(path: Path) -> pf.Doc:
-    """Read a pandoc-Markdown file into a panflute Doc (one pandoc run)."""
+def read_utf8(path: Path) -> str:
+    """A text file's contents; one that is not UTF-8 is a BuildError."""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        return Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from None
+
+
+def parse_markdown(text: str, path: Path) -> pf.Doc:
+    """pandoc Markdown into a panflute Doc (one pandoc run); `path` for errors."""
     out, _ = run(["--from", "markdown", "--to", "json"], text, file=path)
     return pf.load(io.StringIO(out))
+
+
+def read_markdown(path: Path) -> pf.Doc:
+    return parse_markdown(read_utf8(path), path)
 
 
 def not_utf8(path: Path, exc: UnicodeDecodeError) -> BuildError:
