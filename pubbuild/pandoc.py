@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import panflute as pf
@@ -27,6 +29,12 @@ _YAML = re.compile(
     r'column \d+\):\s*YAML parse exception at line (?P<line>\d+), column \d+,?')
 
 
+# Pandoc sees only what it needs: no user locale, no user data directory
+# (templates and filters in ~/.local/share/pandoc are never picked up, since
+# every template the build uses is named by path).
+_ENV = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC"}
+
+
 @functools.cache
 def pandoc_path() -> str:
     import pypandoc
@@ -34,12 +42,15 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def run(args: list[str], stdin: str | None = None, *, file: Path | None = None
-        ) -> tuple[str, list[str]]:
-    """Run pandoc; return (stdout, warnings). `file` names the input for errors."""
+def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
+        env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """Run pandoc; return (stdout, warnings). `file` names the input for errors.
+
+    `env` adds variables (SOURCE_DATE_EPOCH) to a minimal environment.
+    """
     proc = subprocess.run(
         [pandoc_path(), *args], input=stdin, capture_output=True, text=True,
-        encoding="utf-8",
+        encoding="utf-8", env={**_ENV, **(env or {})},
     )
     warnings = [line.removeprefix("[WARNING] ").strip()
                 for line in proc.stderr.splitlines() if line.startswith("[WARNING]")]
@@ -118,3 +129,13 @@ def csl_json(bib_path: Path) -> list[dict]:
 def _bib_format(path: Path) -> str:
     # The same rule pandoc's citeproc applies to `bibliography:` files.
     return "bibtex" if path.suffix.lower() == ".bibtex" else "biblatex"
+
+
+def write(doc: pf.Doc, to: str, args: list[str], *, file: Path | None = None,
+          env: dict[str, str] | None = None) -> tuple[bytes, list[str]]:
+    """Write a Doc in format `to`; return (the file's bytes, pandoc's warnings)."""
+    with tempfile.TemporaryDirectory(prefix="pubbuild-") as tmp:
+        target = Path(tmp) / f"out.{to}"
+        _, warnings = run(["--from", "json", "--to", to, "--output", str(target),
+                           *args], to_json(doc), file=file, env=env)
+        return target.read_bytes(), warnings

@@ -1,0 +1,172 @@
+"""Writing each format from the one finished AST.
+
+Every writer takes the document after the filters and citeproc have run and
+returns bytes; none of them transforms content that another format would
+need too. What differs per format is only how it is printed:
+
+- screen HTML: pandoc's HTML writer, our template, MathML, a table of
+  contents, styles inlined so the page is one self-contained file;
+- print HTML (for WeasyPrint): math as SVG images (`mathsvg`), footnotes
+  kept in place so WeasyPrint can set them at the page foot, a running head;
+- EPUB 3: pandoc's EPUB writer, MathML, one file per top-level section, a
+  stable identifier.
+
+This module must not know about the manuscript's own content.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import panflute as pf
+
+from pubbuild import clock, mathsvg, pandoc, scholarly
+from pubbuild.diagnostics import Reporter
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STYLES = ROOT / "styles"
+# A fixed namespace for name-based EPUB identifiers (uuid5 of it + title +
+# authors): the same article always gets the same identifier.
+EPUB_NAMESPACE = uuid.UUID("6f1c2b44-3c55-5b0e-9d2a-4a7e0e2b7d10")
+
+
+@dataclass
+class Job:
+    """What every writer needs to know besides the document."""
+
+    manuscript: Path
+    name: str              # outputs are named after the manuscript
+    reporter: Reporter
+    when: object = None    # clock.build_time(), or None
+
+    @property
+    def env(self) -> dict[str, str]:
+        epoch = clock.epoch(self.when)
+        return {"SOURCE_DATE_EPOCH": epoch} if epoch else {}
+
+
+def html(doc: pf.Doc, job: Job) -> bytes:
+    doc = _copy(doc)
+    meta = doc.get_metadata(default={})
+    doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
+        scholarly.head(meta, job.name, clock.iso(job.when)), format="html"))
+    out, _ = pandoc.write(doc, "html5", [
+        "--standalone", f"--template={TEMPLATES / 'article.html'}",
+        "--embed-resources", *_css("base.css", "screen.css"),
+        "--mathml", "--toc", "--toc-depth=2", "--section-divs",
+        *_common(doc, job, shift=True)], file=job.manuscript, env=job.env)
+    return out
+
+
+def print_html(doc: pf.Doc, job: Job) -> str:
+    """The HTML WeasyPrint renders: SVG math, in-place footnotes, running head."""
+    doc = mathsvg.math_to_svg(_copy(doc), job.reporter)
+    doc = doc.walk(_footnote_in_place).walk(_unwrap_citations)
+    meta = doc.get_metadata(default={})
+    doc.metadata["running-title"] = pf.MetaString(_short_title(meta))
+    doc.metadata["running-authors"] = pf.MetaString(_running_authors(meta))
+    if job.when is not None:
+        doc.metadata["build-date"] = pf.MetaString(clock.iso(job.when))
+    out, _ = pandoc.write(doc, "html5", [
+        "--standalone", f"--template={TEMPLATES / 'print.html'}",
+        "--section-divs", *_common(doc, job, shift=True)],
+        file=job.manuscript, env=job.env)
+    return out.decode("utf-8")
+
+
+def epub(doc: pf.Doc, job: Job) -> bytes:
+    doc = _copy(doc)
+    meta = doc.get_metadata(default={})
+    if "identifier" not in doc.metadata:
+        doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))
+    out, _ = pandoc.write(doc, "epub3", [
+        f"--template={TEMPLATES / 'epub.xhtml'}", *_css("base.css", "epub.css"),
+        "--mathml", "--toc-depth=2", "--split-level=1", "--epub-title-page=true",
+        *_common(doc, job, shift=False)], file=job.manuscript, env=job.env)
+    return out
+
+
+def epub_identifier(meta: dict) -> str:
+    """The DOI if the manuscript has one, else a UUID named by title and authors."""
+    if meta.get("doi"):
+        return f"doi:{meta['doi']}"
+    authors = meta.get("author") or []
+    authors = authors if isinstance(authors, list) else [authors]
+    name = "\n".join([str(meta.get("title", "")), *map(str, authors)])
+    return f"urn:uuid:{uuid.uuid5(EPUB_NAMESPACE, name)}"
+
+
+# -- helpers ---------------------------------------------------------------
+
+def _common(doc: pf.Doc, job: Job, *, shift: bool) -> list[str]:
+    # --wrap=none: a line break inside a <meta content> would reach the
+    # PDF's Keywords and the indexers' tags.
+    args = [f"--resource-path={job.manuscript.parent}", "--wrap=none"]
+    # The title is the page's one <h1>: a manuscript whose sections start
+    # at `#` has them moved down a level in the HTML and the PDF.
+    if shift and _top_heading_level(doc) == 1:
+        args.append("--shift-heading-level-by=1")
+    return args
+
+
+def _css(*names: str) -> list[str]:
+    return [f"--css={STYLES / name}" for name in names]
+
+
+def _copy(doc: pf.Doc) -> pf.Doc:
+    """A private copy, so one format's changes never reach another."""
+    return pf.load(io.StringIO(pandoc.to_json(doc)))
+
+
+def _top_heading_level(doc: pf.Doc) -> int:
+    levels = [block.level for block in doc.content if isinstance(block, pf.Header)]
+    return min(levels, default=1)
+
+
+def _footnote_in_place(elem, _doc):
+    """A Note becomes a span WeasyPrint floats to the page foot."""
+    if not isinstance(elem, pf.Note):
+        return None
+    inlines: list[pf.Inline] = []
+    for block in elem.content:
+        if inlines:
+            inlines.append(pf.Space())
+        if isinstance(block, pf.Para | pf.Plain):
+            inlines.extend(block.content)
+        else:
+            inlines.append(pf.Str(pf.stringify(block)))
+    return pf.Span(*inlines, classes=["footnote"])
+
+
+def _unwrap_citations(elem, _doc):
+    """Citations as their rendered text and links, without wrapping spans.
+
+    WeasyPrint treats each inline box as a unit when breaking lines and,
+    around nested citation spans, once set a lone word on its own line
+    (Kozea/WeasyPrint#1614). The links to the entries stay.
+    """
+    if isinstance(elem, pf.Cite) or (
+            isinstance(elem, pf.Span) and "citation" in elem.classes):
+        return list(elem.content)
+    return None
+
+
+def _short_title(meta: dict) -> str:
+    for key in ("running-title", "short-title", "shorttitle"):
+        if meta.get(key):
+            return str(meta[key])
+    title = str(meta.get("title", ""))
+    return re.split(r"[:.?!]\s", title, maxsplit=1)[0]
+
+
+def _running_authors(meta: dict) -> str:
+    authors = meta.get("authors-plain") or []
+    families = [a["name"].split()[-1] for a in authors if a.get("name")]
+    if len(families) > 2:
+        return f"{families[0]} et al."
+    return " & ".join(families)

@@ -1,0 +1,116 @@
+"""The PDF: WeasyPrint renders the print HTML with the print stylesheet.
+
+Two things keep the render inside the project:
+
+- fontconfig is pointed at `fonts/fonts.conf`, which lists only the bundled
+  fonts, before WeasyPrint (and Pango) start, so no glyph can come from the
+  machine's fonts;
+- every resource goes through `ProjectFetcher`, which allows `data:` URLs
+  and files inside the project or the manuscript's folder, and nothing else
+  (no network, no file outside).
+
+This module must not know about pandoc or the other formats.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pubbuild.diagnostics import BuildError
+
+ROOT = Path(__file__).resolve().parent.parent
+FONTS = ROOT / "fonts"
+PRINT_CSS = ROOT / "styles" / "print.css"
+
+
+def render(html: str, *, manuscript: Path, stylesheet: Path = PRINT_CSS) -> bytes:
+    """The PDF of `html`; images resolve against the manuscript's folder."""
+    _only_bundled_fonts()
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    missing = [name for name in _font_files(stylesheet)
+               if not (stylesheet.parent / name).is_file()]
+    if missing:
+        raise BuildError(f"font file not found: {missing[0]}", stylesheet)
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = ProjectFetcher([ROOT, manuscript.parent])
+    fonts = FontConfiguration()
+    problems = _Problems()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(problems)
+    try:
+        css = weasyprint.CSS(filename=str(stylesheet), url_fetcher=fetcher,
+                             font_config=fonts)
+        document = weasyprint.HTML(string=html, base_url=f"{manuscript.parent}/",
+                                   url_fetcher=fetcher)
+        out = io.BytesIO()
+        document.write_pdf(out, stylesheets=[css], font_config=fonts,
+                           pdf_tags=True, pdf_variant="pdf/ua-1")
+    except FatalURLFetchingError as exc:
+        raise BuildError(str(exc), manuscript) from None
+    finally:
+        logger.removeHandler(problems)
+    if problems.errors:
+        raise BuildError(problems.errors[0], manuscript)
+    return out.getvalue()
+
+
+def _only_bundled_fonts() -> None:
+    # Must happen before fontconfig initialises (at WeasyPrint's import).
+    os.environ["FONTCONFIG_FILE"] = str(FONTS / "fonts.conf")
+    os.environ.pop("FONTCONFIG_PATH", None)
+
+
+def _font_files(stylesheet: Path) -> list[str]:
+    text = stylesheet.read_text(encoding="utf-8")
+    return re.findall(r'url\("?([^")]+\.(?:ttf|otf|woff2?))"?\)', text)
+
+
+class _Problems(logging.Handler):
+    """WeasyPrint logs a resource it could not load; the build fails on it."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.errors: list[str] = []
+
+    def emit(self, record):
+        self.errors.append(" ".join(record.getMessage().split()))
+
+
+def _fetcher_base():
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    return URLFetcher, FatalURLFetchingError
+
+
+class ProjectFetcher:
+    """A WeasyPrint URL fetcher for `data:` URLs and files under `roots`."""
+
+    def __init__(self, roots: list[Path]):
+        self.roots = [root.resolve() for root in roots]
+        base, self._fatal = _fetcher_base()
+        self._default = base(allowed_protocols={"data", "file"},
+                             allow_redirects=False)
+
+    def __call__(self, url: str, *args, **kwargs):
+        return self.fetch(url)
+
+    def fetch(self, url: str, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return self._default.fetch(url)
+        if parts.scheme == "file":
+            path = Path(unquote(parts.path)).resolve()
+            if any(path.is_relative_to(root) for root in self.roots):
+                if not path.is_file():
+                    raise self._fatal(f"file not found: {path}")
+                return self._default.fetch(path.as_uri())
+        raise self._fatal(f"refused to load {url}: only files inside the "
+                          "project and data: URLs are allowed")

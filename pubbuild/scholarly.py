@@ -1,0 +1,88 @@
+"""The metadata scholarly indexers read from an article's HTML head.
+
+Google Scholar and Zotero read Highwire Press `citation_*` tags; search
+engines read schema.org JSON-LD. Both are computed from the normalised
+metadata (`filters/authors.py` writes `authors-plain`) and put into the
+head of the screen HTML.
+
+This module must not know about pandoc's writers or any other format.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+
+def head(meta: dict, output_name: str, modified: str | None) -> str:
+    """The `<meta>` tags and the JSON-LD script, as HTML."""
+    authors = meta.get("authors-plain") or [
+        {"name": name} for name in _list(meta.get("author"))]
+    keywords = [str(k) for k in _list(meta.get("keywords"))]
+    tags: list[tuple[str, str]] = [("citation_title", meta.get("title", ""))]
+    for author in authors:
+        tags.append(("citation_author", author["name"]))
+        tags += [("citation_author_institution", aff)
+                 for aff in author.get("affiliations", [])]
+        if author.get("email"):
+            tags.append(("citation_author_email", author["email"]))
+        if author.get("orcid"):
+            tags.append(("citation_author_orcid",
+                         f"https://orcid.org/{author['orcid']}"))
+    date = str(meta.get("date", "") or "")
+    if date:
+        tags.append(("citation_publication_date", date.replace("-", "/")))
+    for key, tag in (("journal", "citation_journal_title"), ("volume",
+                     "citation_volume"), ("issue", "citation_issue"),
+                     ("doi", "citation_doi"), ("lang", "citation_language")):
+        if meta.get(key):
+            tags.append((tag, str(meta[key])))
+    if keywords:
+        tags.append(("citation_keywords", "; ".join(keywords)))
+    tags.append(("citation_pdf_url", f"{output_name}.pdf"))
+    if modified:
+        tags.append(("dcterms.modified", modified))
+    lines = [f'<meta name="{name}" content="{html.escape(str(value))}">'
+             for name, value in tags if value]
+    lines.append('<script type="application/ld+json">'
+                 + _json_ld(meta, authors, keywords, date) + "</script>")
+    return "\n".join(lines)
+
+
+def _json_ld(meta: dict, authors: list[dict], keywords: list[str], date: str) -> str:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "ScholarlyArticle",
+        "headline": meta.get("title", ""),
+        "name": meta.get("title", ""),
+        "inLanguage": meta.get("lang", ""),
+        "author": [_person(author) for author in authors],
+        "keywords": keywords,
+        "abstract": meta.get("abstract", ""),
+    }
+    if date:
+        data["datePublished"] = date
+    if meta.get("doi"):
+        data["identifier"] = f"https://doi.org/{meta['doi']}"
+    text = json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False,
+                      indent=1)
+    # "</" inside a script would end it early.
+    return text.replace("</", "<\\/")
+
+
+def _person(author: dict) -> dict:
+    person = {"@type": "Person", "name": author["name"]}
+    if author.get("email"):
+        person["email"] = author["email"]
+    if author.get("orcid"):
+        person["identifier"] = f"https://orcid.org/{author['orcid']}"
+    if author.get("affiliations"):
+        person["affiliation"] = [{"@type": "Organization", "name": aff}
+                                 for aff in author["affiliations"]]
+    return person
+
+
+def _list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
