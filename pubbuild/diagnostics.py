@@ -22,9 +22,10 @@ def display_path(path: Path | str | None) -> str:
         return "<input>"
     path = Path(path)
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def where(file: Path | str | None, line: int | None = None) -> str:

@@ -55,11 +55,17 @@ def html(doc: pf.Doc, job: Job) -> bytes:
     meta = doc.get_metadata(default={})
     doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
         scholarly.head(meta, job.name, clock.iso(job.when)), format="html"))
+    # The styles go inline through the template, not --css, so the page
+    # is one file without pandoc's legacy `<style type="text/css">`.
+    styles = "\n".join((STYLES / name).read_text(encoding="utf-8")
+                       for name in ("base.css", "screen.css"))
+    doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(styles, format="html"))
     out, _ = pandoc.write(doc, "html5", [
         "--standalone", f"--template={TEMPLATES / 'article.html'}",
-        "--embed-resources", *_css("base.css", "screen.css"),
-        "--mathml", "--toc", "--toc-depth=2", "--section-divs",
-        *_common(doc, job, shift=True)], file=job.manuscript, env=job.env)
+        "--embed-resources",
+        "--mathml", "--toc", "--toc-depth=3",  # sections and subsections (h2, h3)
+        "--section-divs", *_common(doc, job, shift=True)],
+        file=job.manuscript, env=job.env)
     return out
 
 
@@ -124,6 +130,7 @@ def _copy(doc: pf.Doc) -> pf.Doc:
 
 
 def _top_heading_level(doc: pf.Doc) -> int:
+    """1 when sections start at `#`, 2 when at `##` (the two conventions)."""
     levels = [block.level for block in doc.content if isinstance(block, pf.Header)]
     return min(levels, default=1)
 
