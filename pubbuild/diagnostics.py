@@ -22,10 +22,9 @@ def display_path(path: Path | str | None) -> str:
         return "<input>"
     path = Path(path)
     try:
-        relative = os.path.relpath(path)
+        return os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 def where(file: Path | str | None, line: int | None = None) -> str:
