@@ -24,7 +24,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from filters import authors, backlinks, citations
+from filters import authors, backlinks, citations, figures
 from pubbuild import bibliography, citeindex, clock, formats, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
@@ -36,6 +36,7 @@ CITEPROC = "citeproc"  # where pandoc's citeproc runs among the filters
 # The filters, in the one order they run, and citeproc's place among them.
 PIPELINE = [
     authors,    # metadata only: any place before the writers would do
+    figures,    # alt text and image checks: any place before the writers
     citations,  # before citeproc: it creates the Cites that citeproc renders
     CITEPROC,
     backlinks,  # after citeproc: it links the entries citeproc wrote

@@ -16,6 +16,8 @@ This module must not know about the manuscript's own content.
 
 from __future__ import annotations
 
+import base64
+import functools
 import io
 import re
 import uuid
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import panflute as pf
 
+from filters import figures
 from pubbuild import clock, mathsvg, pandoc, scholarly
 from pubbuild.diagnostics import Reporter
 
@@ -51,19 +54,21 @@ class Job:
 
 
 def html(doc: pf.Doc, job: Job) -> bytes:
-    doc = _copy(doc)
+    doc = _copy(doc).walk(functools.partial(_embed_image, job=job))
     meta = doc.get_metadata(default={})
     doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
         scholarly.head(meta, job.name, clock.iso(job.when)), format="html"))
-    # The styles go inline through the template, not --css, so the page
-    # is one file without pandoc's legacy `<style type="text/css">`.
+    # Styles (through the template) and images (data: URLs) go inline, so
+    # the page is one file; not pandoc's --embed-resources, which would
+    # fetch remote URLs and adds markup the Nu checker warns about.
     styles = "\n".join((STYLES / name).read_text(encoding="utf-8")
                        for name in ("base.css", "screen.css"))
     doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(styles, format="html"))
     out, _ = pandoc.write(doc, "html5", [
         "--standalone", f"--template={TEMPLATES / 'article.html'}",
-        "--embed-resources",
         "--mathml", "--toc", "--toc-depth=3",  # sections and subsections (h2, h3)
+        # Notes after the paragraph that cites them, near the reader's eye.
+        "--reference-location=block",
         "--section-divs", *_common(doc, job, shift=True)],
         file=job.manuscript, env=job.env)
     return out
@@ -118,6 +123,15 @@ def _common(doc: pf.Doc, job: Job, *, shift: bool) -> list[str]:
     if shift and _top_heading_level(doc) == 1:
         args.append("--shift-heading-level-by=1")
     return args
+
+
+def _embed_image(elem, _doc, job: Job):
+    if isinstance(elem, pf.Image):
+        path = figures.image_path(elem.url, job.manuscript.parent, job.reporter)
+        if path is not None:
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            elem.url = f"data:{figures.IMAGE_TYPES[path.suffix.lower()]};base64,{data}"
+    return None
 
 
 def _css(*names: str) -> list[str]:

@@ -197,3 +197,24 @@ def test_missing_font_file(tmp_path):
                     "../fonts/CharisSIL-Italic.ttf")
     # The HTML and EPUB were made before the PDF failed; none is written.
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    ("missing.png", "image not found: missing.png"),
+    ("https://example.org/x.png", "image https://example.org/x.png: only local "
+     "files can be used (the build never fetches from the network)"),
+    ("../outside.png", "image ../outside.png: outside the manuscript's folder"),
+    ("figure.tiff", "image figure.tiff: unsupported type '.tiff' (use .gif, .jpeg, "
+     ".jpg, .png, .svg, .webp)"),
+])
+def test_bad_image(tmp_path, image, message):
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG")
+    (folder / "figure.tiff").write_bytes(b"II*\x00")
+    body = f"Text ([Vu, 2021](#)).\n\n![A figure.]({image})\n"
+    manuscript = project(folder, body=body)
+    out = folder / "dist"
+    line = one_error_line(build(manuscript, out))
+    assert line == f"paper.md:9: {message}"
+    assert not out.exists()

@@ -1,0 +1,77 @@
+"""Give every image its alt text and check that it is a local file.
+
+Quarto and many manuscripts write a figure's alt text as `fig-alt="..."`;
+pandoc reads it from `alt="..."` and otherwise repeats the caption. This
+filter moves `fig-alt` to `alt`, so every format gets the description the
+author wrote. It also checks each image once for all formats: it must be a
+file in the manuscript's folder (or below it) in a format every output can
+show; a missing, remote or unsupported image stops the build with
+`file:line`, instead of a blank in one format and a fetch in another.
+
+Metadata options: none.
+
+Formats: all; independent of citeproc.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import panflute as pf
+
+try:
+    from pubbuild.diagnostics import BuildError, Reporter
+except ImportError:  # run by pandoc as `--filter filters/figures.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pubbuild.diagnostics import BuildError, Reporter
+
+# What the HTML, the EPUB and WeasyPrint all display.
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
+
+
+def prepare(doc: pf.Doc) -> None:
+    if getattr(doc, "reporter", None) is None:
+        doc.reporter = Reporter(echo=True)
+    file = doc.reporter.file
+    doc.figures_folder = Path(file).resolve().parent if file else Path.cwd()
+
+
+def action(elem, doc):
+    if not isinstance(elem, pf.Image):
+        return None
+    if "fig-alt" in elem.attributes:
+        elem.attributes["alt"] = elem.attributes.pop("fig-alt")
+    image_path(elem.url, doc.figures_folder, doc.reporter)
+    return None
+
+
+def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
+    """The local file an image URL names (None for a data: URL), or an error."""
+    line = reporter.locate(url)
+    parts = urlsplit(url)
+    if parts.scheme == "data":
+        return None
+    if parts.scheme not in ("", "file"):
+        raise BuildError(f"image {url}: only local files can be used (the build "
+                         "never fetches from the network)", reporter.file, line)
+    path = (folder / unquote(parts.path)).resolve()
+    if not path.is_relative_to(folder):
+        raise BuildError(f"image {url}: outside the manuscript's folder",
+                         reporter.file, line)
+    if not path.is_file():
+        raise BuildError(f"image not found: {url}", reporter.file, line)
+    if path.suffix.lower() not in IMAGE_TYPES:
+        raise BuildError(f"image {url}: unsupported type {path.suffix!r} (use "
+                         f"{', '.join(sorted(IMAGE_TYPES))})", reporter.file, line)
+    return path
+
+
+def main(doc: pf.Doc | None = None) -> pf.Doc | None:
+    return pf.run_filter(action, prepare=prepare, doc=doc)
+
+
+if __name__ == "__main__":
+    main()
