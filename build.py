@@ -161,8 +161,6 @@ def run_filters(source: Source, *, through_citeproc: bool = True) -> pf.Doc:
     which reads the citation records before rendering).
     """
     doc = source.doc
-    doc.reporter = source.reporter
-    doc.citation_index = source.index
     for step in PIPELINE:
         if step == CITEPROC:
             if not through_citeproc:
@@ -170,7 +168,11 @@ def run_filters(source: Source, *, through_citeproc: bool = True) -> pf.Doc:
             _stop_on_errors(source)
             doc = cite(doc)
         else:
+            # What the filters share (citeproc returns a new Doc without it).
+            doc.reporter = source.reporter
+            doc.citation_index = source.index
             doc = step.main(doc)
+    _stop_on_errors(source)
     return doc
 
 

@@ -25,7 +25,7 @@ def prepare(doc: pf.Doc) -> None:
 
 
 def action(elem, doc):
-    if isinstance(elem, pf.Cite):
+    if isinstance(elem, pf.Cite) and not _in_metadata(elem):
         doc.backlink_count += 1
         anchor = f"cite-{doc.backlink_count}"
         for citation in elem.citations:
@@ -51,6 +51,15 @@ def finalize(doc: pf.Doc) -> None:
         return elem
 
     doc.walk(add_links)
+
+
+def _in_metadata(elem) -> bool:
+    """A Cite under `nocite:` is not a citation a reader can go back to."""
+    while elem is not None:
+        if isinstance(elem, pf.MetaValue):
+            return True
+        elem = elem.parent
+    return False
 
 
 def main(doc: pf.Doc | None = None) -> pf.Doc | None:
