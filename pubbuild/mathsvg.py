@@ -27,11 +27,11 @@ _VIEWBOX = re.compile(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"')
 
 def math_to_svg(doc: pf.Doc, reporter: Reporter) -> pf.Doc:
     """Replace every Math in `doc` (a private copy) with an SVG image."""
-    import ziamath  # imported here: only the PDF needs it
-
     def action(elem, _doc):
         if not isinstance(elem, pf.Math):
             return None
+        import ziamath  # here: only a PDF with math needs it (slow to import)
+
         display = elem.format == "DisplayMath"
         try:
             drawing = ziamath.Latex(elem.text, size=EM, inline=not display)
