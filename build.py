@@ -24,7 +24,15 @@ from pathlib import Path
 
 import panflute as pf
 
-from filters import authors, backlinks, citations, figures
+from filters import (
+    authors,
+    backlinks,
+    citations,
+    figures,
+    punctuation,
+    quotes,
+    refquotes,
+)
 from pubbuild import bibliography, citeindex, clock, formats, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
@@ -37,8 +45,12 @@ CITEPROC = "citeproc"  # where pandoc's citeproc runs among the filters
 PIPELINE = [
     authors,    # metadata only: any place before the writers would do
     figures,    # alt text and image checks: any place before the writers
+    punctuation,  # dashes, ellipses: before citations, as the reader would
     citations,  # before citeproc: it creates the Cites that citeproc renders
+    quotes,     # after citations (a citation is a unit it does not look
+                # into and ends a quotation's scope); before citeproc
     CITEPROC,
+    refquotes,  # after citeproc: the quotation marks of the entries it wrote
     backlinks,  # after citeproc: it links the entries citeproc wrote
 ]
 FORMATS = ("pdf", "html", "epub")
@@ -166,7 +178,7 @@ def run_filters(source: Source, *, through_citeproc: bool = True) -> pf.Doc:
             if not through_citeproc:
                 break
             _stop_on_errors(source)
-            doc = cite(doc)
+            doc = _carry_state(doc, cite(doc))
         else:
             # What the filters share (citeproc returns a new Doc without it).
             doc.reporter = source.reporter
@@ -174,6 +186,14 @@ def run_filters(source: Source, *, through_citeproc: bool = True) -> pf.Doc:
             doc = step.main(doc)
     _stop_on_errors(source)
     return doc
+
+
+def _carry_state(old: pf.Doc, new: pf.Doc) -> pf.Doc:
+    """Citeproc returns a new Doc: the filters' per-run state moves over."""
+    for name, value in vars(old).items():
+        if not hasattr(new, name):
+            setattr(new, name, value)
+    return new
 
 
 def cite(doc: pf.Doc) -> pf.Doc:
@@ -251,6 +271,10 @@ def command_build(args) -> int:
     return 0
 
 
+def _by_line(diagnostic) -> int:
+    return diagnostic.line or 0
+
+
 def _size(n: int) -> str:
     return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
 
@@ -282,7 +306,14 @@ def command_check(args) -> int:
     print(f"\nTolerant matches ({len(tolerant)}):", file=out)
     for diagnostic in tolerant:
         print(f"  {diagnostic}", file=out)
-    others = [d for d in warnings if d not in tolerant]
+    broken = [d for d in warnings if d.source == quotes.UNBALANCED]
+    repaired = [d for d in source.reporter.diagnostics if d.source == quotes.REPAIRED]
+    print(f"\nQuotations: {doc.quotes_paired} paired; {len(broken)} broken "
+          "(a mark with no partner, printed for its side), "
+          f"{len(repaired)} spacing repairs", file=out)
+    for diagnostic in sorted(broken, key=_by_line) + sorted(repaired, key=_by_line):
+        print(f"  {diagnostic}", file=out)
+    others = [d for d in warnings if d not in tolerant and d not in broken]
     print(f"\nOther warnings ({len(others)}):", file=out)
     for diagnostic in others:
         print(f"  {diagnostic}", file=out)

@@ -91,6 +91,10 @@ class SourceText:
         self._lines = lines
         self._cursor = 0
 
+    def rewind(self) -> None:
+        """Search from the top again (a filter that starts a new walk)."""
+        self._cursor = 0
+
     @classmethod
     def from_file(cls, path: Path) -> SourceText:
         return cls(path, Path(path).read_text(encoding="utf-8"))

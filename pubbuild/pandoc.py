@@ -88,9 +88,15 @@ def read_utf8(path: Path) -> str:
         raise not_utf8(path, exc) from None
 
 
+# Without `smart`: quotation marks and the spaces around them reach the
+# filters as typed (filters/quotes.py pairs them; filters/punctuation.py
+# does smart's dashes and ellipses).
+MARKDOWN = "markdown-smart"
+
+
 def parse_markdown(text: str, path: Path) -> pf.Doc:
     """pandoc Markdown into a panflute Doc (one pandoc run); `path` for errors."""
-    out, _ = run(["--from", "markdown", "--to", "json"], text, file=path)
+    out, _ = run(["--from", MARKDOWN, "--to", "json"], text, file=path)
     return pf.load(io.StringIO(out))
 
 

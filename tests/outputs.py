@@ -57,9 +57,10 @@ def pdf_text(path: Path, furniture: re.Pattern | None = None) -> str:
     page number) that extraction puts between one page and the next."""
     text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
     if furniture is not None:
-        text = furniture.sub(" ", text)
-    # Join words the typesetter hyphenated at a line end.
-    text = re.sub(r"[\u2010-]\n(?=[a-z])", "", text)
+        text = furniture.sub("\n", text)
+    # WeasyPrint prints the hyphen it adds at a line end as U+2010: the word
+    # is whole again without it. A typed hyphen ("Sang-Hun") stays.
+    text = text.replace("\u2010\n", "").replace("-\n", "-")
     return " ".join(text.split())
 
 

@@ -245,3 +245,23 @@ def test_pdf_declares_what_pdf_ua_asks(dist):
     assert "/StructTreeRoot" in root
     xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
     assert 'pdfuaid:part="1"' in xmp
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_straight_quotation_marks(dist, fmt):
+    if fmt == "pdf":
+        text = pdf_text(dist / "article.pdf", FURNITURE)
+    elif fmt == "html":
+        text = html_text((dist / "article.html").read_text(encoding="utf-8"))
+    else:
+        text = " ".join(html_text(body) for body in
+                        epub_files(dist / "article.epub").values())
+    # The article has no code: every " or ' a reader sees would be a
+    # quotation mark or apostrophe the normaliser missed.
+    found = [text[max(0, m.start() - 30):m.end() + 10]
+             for m in re.finditer("[\"']", text)]
+    assert found == []
+    # The unbalanced marks print as the mark for their side.
+    assert "United States” (Snyder, 2019)" in text
+    assert "that “Games are a “precious opportunity” to seek" in text
+    assert "the Korean peninsula” and that “the current" in text  # repaired

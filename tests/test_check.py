@@ -73,3 +73,48 @@ def test_check_from_another_directory_names_paths_relative_to_it(tmp_path: Path)
     result = run_build("check", cwd=tmp_path)
     assert result.returncode == 0
     assert "../" in result.stdout  # paths shown relative to where the user is
+
+
+def test_article_quotations_report(report):
+    section = report.stdout.split("Quotations: ")[1].split("Other warnings")[0]
+    assert section.startswith("27 paired; 8 broken")
+    assert "10 spacing repairs" in section.splitlines()[0]
+    broken = re.findall(r"article\.md:(\d+): warning: (opening|closing) quotation "
+                        r"mark with no (?:opening|closing) one: '…(.*?)…'", section)
+    # Counted by hand in the source (README, "Quotations"): five closing
+    # marks whose opening one is missing, three opening marks never closed.
+    assert [(int(line), side) for line, side, _ in broken] == [
+        (77, "closing"), (81, "closing"), (85, "closing"), (89, "opening"),
+        (97, "closing"), (101, "closing"), (105, "opening"), (105, "opening")]
+    shown = [context for _, _, context in broken]
+    assert "reciprocal response from the United States”" in shown[0]
+    assert "economic incentives for North Korea.”" in shown[1]
+    assert "on US bases in Japan”" in shown[2]
+    assert 'remarked that "Games are a "precious opportunity"' in shown[3]
+    assert 'that "a speedy resumption' in shown[6]
+    assert 'summits "I think in the past year' in shown[7]
+    repairs = re.findall(r"article\.md:(\d+): note: (.*?):", section)
+    assert repairs[0] == ("65", "space on the wrong side of a closing mark, moved")
+    assert [line for line, _ in repairs[1:]] == ["73", "73", "81", "81", "85", "85",
+                                                "97", "97", "105"]
+
+
+def test_article_quotations_in_the_finished_ast():
+    import build
+
+    source = build.read(build.DEFAULT_MANUSCRIPT)
+    doc = build.run_filters(source)
+    quoted = []
+    doc.walk(lambda e, d: quoted.append(e) if isinstance(e, pf.Quoted) else None)
+    # 27 in the text and 2 in the reference list (titles typed with straight
+    # and with single quotes in the .bib), each a Quoted the writers print
+    # as “…”; none nested, since the one nested pair's outer quotation is
+    # the unclosed "Games are a …".
+    texts = [pf.stringify(q) for q in quoted]
+    assert len(quoted) == 29
+    assert texts[-2:] == ['"handshake summit"', '"speedy resumption"']
+    assert all(q.quote_type == "DoubleQuote" for q in quoted)
+    straight = []
+    doc.walk(lambda e, d: straight.append(e.text) if isinstance(e, pf.Str)
+             and ('"' in e.text or "'" in e.text) else None)
+    assert straight == []  # every mark and apostrophe is typographic

@@ -15,40 +15,59 @@ from pathlib import Path
 import panflute as pf
 import pytest
 
-from filters import authors, backlinks, figures
+from filters import authors, backlinks, figures, quotes, refquotes
 from pubbuild import pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText
 
 CASES_DIR = Path(__file__).parent / "filters"
-FILTERS = {"authors": authors, "figures": figures, "backlinks": backlinks}
+FILTERS = {"authors": authors, "figures": figures, "backlinks": backlinks,
+           "quotes": quotes, "refquotes": refquotes}
+AFTER_CITEPROC = (backlinks, refquotes)
 CASES = sorted(case for name in FILTERS for case in (CASES_DIR / name).glob("*.md")
                if not case.name.endswith(".out.md"))
 
 
 def run_case(path: Path) -> tuple[str, pf.Doc | None]:
     text = path.read_text(encoding="utf-8")
-    doc = pf.convert_text(text, standalone=True, pandoc_path=pandoc.pandoc_path())
+    # Read as the build reads (without pandoc's smart quotes).
+    doc = pf.convert_text(text, input_format=pandoc.MARKDOWN, standalone=True,
+                          pandoc_path=pandoc.pandoc_path())
     # The case's folder stands in for the manuscript's (images, .bib).
     doc.reporter = Reporter(SourceText(path, text))
     module = FILTERS[path.parent.name]
     try:
-        if module is backlinks:
+        if module in AFTER_CITEPROC:
             bib = doc.get_metadata("bibliography")
             doc.metadata["bibliography"] = pf.MetaString(str(path.parent / bib))
             doc = pandoc.citeproc(doc)
             doc.reporter = Reporter(SourceText(path, text))
-            del doc.metadata["bibliography"]  # not part of what is compared
         doc = module.main(doc)
+        if "bibliography" in doc.metadata:
+            del doc.metadata["bibliography"]  # a local path: not compared
     except BuildError as error:
         return f"<!-- error\n{error.line}: {error.message}\n-->\n", None
+    if module in (quotes, refquotes):
+        doc = doc.walk(_show_quoted)
     markdown = pf.convert_text(
-        # -citations: Cites print as citeproc rendered them, refs included.
-        doc, input_format="panflute", output_format="markdown-citations",
+        # -citations: Cites print as citeproc rendered them, refs included;
+        # -smart: every mark prints as the character it is (a straight " or
+        # ' left in the text would show).
+        doc, input_format="panflute", output_format="markdown-citations-smart",
         standalone=True,
         extra_args=["--wrap=none"], pandoc_path=pandoc.pandoc_path())
-    diagnostics = "\n".join(f"{d.line}: {d.level}: {d.message}"
-                            for d in doc.reporter.diagnostics)
+    diagnostics = "\n".join(
+        f"{Path(d.file).name if d.file else ''}:{d.line}: {d.level}: {d.message}"
+        for d in doc.reporter.diagnostics)
     return f"{markdown.rstrip()}\n\n<!-- diagnostics\n{diagnostics}\n-->\n", doc
+
+
+def _show_quoted(elem, _doc):
+    """A Quoted as a visible span: [text]{.Quoted-double}, so the golden
+    tells a paired quotation from marks that are only characters."""
+    if isinstance(elem, pf.Quoted):
+        kind = "double" if elem.quote_type == "DoubleQuote" else "single"
+        return pf.Span(*elem.content, classes=[f"Quoted-{kind}"])
+    return None
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
