@@ -32,6 +32,10 @@ the quotations stay `Quoted`; otherwise (de, fr) the marks are written out.
 Metadata options (under `quotes:`, removed from the output metadata):
     style: null      a style name (en-US, en-GB, de, fr); default from `lang`
 
+Standalone: `pandoc -f markdown-smart --filter filters/quotes.py`. With
+`smart` on, pandoc has paired the straight quotes and dropped spaces
+before the filter sees them; it re-pairs them, but cannot undo that.
+
 Formats: all; runs after the citation normaliser (citations are units it
 does not look into) and before citeproc.
 """
