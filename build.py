@@ -8,6 +8,8 @@ order with citeproc once among them, then write each format from that AST.
     python build.py                  PDF, HTML and EPUB into dist/
     python build.py pdf|html|epub    one format
     python build.py check            the citation report; exit 1 on errors
+    python build.py verify           build twice, differently; same bytes?
+    python build.py rebuild X.pdf    rebuild a PDF from the sources it carries
     python build.py --help           every command and option
 """
 
@@ -33,7 +35,7 @@ from filters import (
     quotes,
     refquotes,
 )
-from pubbuild import bibliography, citeindex, clock, formats, pandoc
+from pubbuild import bibliography, citeindex, clock, formats, manifest, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
@@ -54,6 +56,7 @@ PIPELINE = [
     backlinks,  # after citeproc: it links the entries citeproc wrote
 ]
 FORMATS = ("pdf", "html", "epub")
+EMBEDDED_MANIFEST = "manifest.json"  # the inputs' manifest inside the PDF
 
 
 @dataclass
@@ -211,29 +214,55 @@ def _stop_on_errors(source: Source) -> None:
 
 def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
           progress: Progress) -> list[Path]:
-    """Each format from the finished AST; files appear only when all succeed."""
+    """Each format from the finished AST, then MANIFEST.json and SHA256SUMS;
+    files appear only when every one of them was made."""
     from pubbuild import pdf
 
     name = source.path.stem
-    inputs = [source.path, *(bib.path for bib in source.bibliographies), source.csl]
-    job = formats.Job(source.path, name, source.reporter,
-                      clock.build_time(inputs, doc.get_metadata("date", None)))
-    results: dict[Path, bytes] = {}
+    sources = [*(bib.path for bib in source.bibliographies), source.csl,
+               *getattr(doc, "image_files", [])]
+    when = clock.build_time([source.path, *sources], doc.get_metadata("date", None))
+    if when.origin == "fallback":
+        source.reporter.warning(
+            "no date for this build (no SOURCE_DATE_EPOCH, no git commit of the "
+            "sources, no `date:`): the outputs carry 1980-01-01")
+        progress.say(str(source.reporter.warnings[-1]))
+    inventory = manifest.Manifest(
+        source.path, sources,
+        {"commit": clock.source_commit([source.path, *sources]),
+         "date": clock.iso(when.moment)},
+        pandoc.version())
+    job = formats.Job(source.path, name, source.reporter, when.moment)
+    results: dict[str, bytes] = {}
     if "html" in formats_wanted:
         with progress.stage("HTML (pandoc)"):
-            results[out / f"{name}.html"] = formats.html(doc, job)
+            results[f"{name}.html"] = formats.html(doc, job)
     if "epub" in formats_wanted:
         with progress.stage("EPUB (pandoc)"):
-            results[out / f"{name}.epub"] = formats.epub(doc, job)
+            results[f"{name}.epub"] = formats.epub(doc, job)
     if "pdf" in formats_wanted:
         with progress.stage("print HTML (pandoc, SVG math)"):
             printable = formats.print_html(doc, job)
         with progress.stage("PDF (WeasyPrint)"):
-            results[out / f"{name}.pdf"] = pdf.render(printable,
-                                                      manuscript=source.path)
-    for path, data in results.items():
+            # The PDF carries its sources and the manifest of its inputs, so
+            # that `build.py rebuild` can make it again from the PDF alone.
+            carried = [(label, path.read_bytes(), "Source") for label, path
+                       in inventory.source_files().items()]
+            carried.append((EMBEDDED_MANIFEST, manifest.to_json(inventory.inputs()),
+                            "Supplement"))
+            results[f"{name}.pdf"] = pdf.render(
+                printable, manuscript=source.path, when=when.moment,
+                attachments=carried)
+    inventory.outputs = results
+    listing = manifest.to_json(inventory.complete())
+    files = {out / label: data for label, data in results.items()}
+    files[out / "MANIFEST.json"] = listing
+    files[out / "SHA256SUMS"] = manifest.sha256sums(inventory, out, listing)
+    progress.say(f"  date {clock.iso(when.moment)} (from {when.origin}), "
+                 f"commit {inventory.source['commit'] or 'none'}")
+    for path, data in files.items():
         _write_atomically(path, data)
-    return list(results)
+    return [out / label for label in results]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -269,6 +298,23 @@ def command_build(args) -> int:
         progress.say(f"wrote {display_path(path)} ({_size(path.stat().st_size)})")
     progress.say(f"done in {total:.2f} s")
     return 0
+
+
+def command_verify(args) -> int:
+    """Build twice in different environments and compare every output."""
+    from pubbuild import reproduce
+
+    extra = [args.format] if args.format else []
+    if args.csl:
+        extra += ["--csl", args.csl]
+    return reproduce.verify(args.manuscript, extra)
+
+
+def command_rebuild(args) -> int:
+    """Rebuild a PDF from the sources it carries and compare the bytes."""
+    from pubbuild import reproduce
+
+    return reproduce.rebuild(args.pdf, EMBEDDED_MANIFEST)
 
 
 def _by_line(diagnostic) -> int:
@@ -394,6 +440,22 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common, output],
                                   help=f"build only {what}")
         sub.set_defaults(run=command_build, format=name)
+    verify = commands.add_parser(
+        "verify", parents=[common],
+        help="build twice, in two copies of the project with different working "
+             "directories, clocks, TZ, locale, user, umask and hash seeds, and "
+             "compare every output byte for byte; exit 1 on any difference")
+    verify.add_argument("format", nargs="?", choices=FORMATS,
+                        help="verify one format only (default: all)")
+    verify.set_defaults(run=command_verify)
+    rebuild = commands.add_parser(
+        "rebuild", parents=[common],
+        help="rebuild a PDF from the sources embedded in it with this checkout's "
+             "pipeline; say whether the bytes are the same and, if not, which "
+             "recorded input or tool version differs")
+    rebuild.add_argument("pdf", type=Path, metavar="FILE.pdf",
+                         help="a PDF built by this tool")
+    rebuild.set_defaults(run=command_rebuild)
     check = commands.add_parser(
         "check", parents=[common],
         help="list every citation, what it resolved to and how it renders; "

@@ -37,6 +37,7 @@ def prepare(doc: pf.Doc) -> None:
         doc.reporter = Reporter(echo=True)
     file = doc.reporter.file
     doc.figures_folder = Path(file).resolve().parent if file else Path.cwd()
+    doc.image_files = []  # the manifest lists them among the sources
 
 
 def action(elem, doc):
@@ -44,7 +45,9 @@ def action(elem, doc):
         return None
     if "fig-alt" in elem.attributes:
         elem.attributes["alt"] = elem.attributes.pop("fig-alt")
-    image_path(elem.url, doc.figures_folder, doc.reporter)
+    path = image_path(elem.url, doc.figures_folder, doc.reporter)
+    if path is not None and path not in doc.image_files:
+        doc.image_files.append(path)
     return None
 
 

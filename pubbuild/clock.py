@@ -4,7 +4,8 @@ Outputs that carry a date (PDF metadata, the EPUB's `dcterms:modified`, the
 HTML's `dcterms.modified`) take it from here, and nothing else reads the
 clock for output. In order: `SOURCE_DATE_EPOCH` if set; else the commit time
 of the last git commit that touched the inputs; else the manuscript's
-`date:`; else none (the outputs then carry no date, never the wall clock).
+`date:`; else 1980-01-01, the earliest time a zip file can hold (with a
+warning): never the wall clock.
 
 This module must not know about pandoc, panflute or any output format.
 """
@@ -15,6 +16,7 @@ import datetime as dt
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from pubbuild.diagnostics import BuildError
@@ -22,45 +24,75 @@ from pubbuild.diagnostics import BuildError
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
-def build_time(inputs: list[Path], metadata_date: str | None = None
-               ) -> dt.datetime | None:
-    """The build's timestamp (UTC), or None when nothing fixes one."""
+# When nothing fixes a date: the zip epoch, so every format can carry it.
+FALLBACK = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class BuildTime:
+    moment: dt.datetime
+    origin: str            # SOURCE_DATE_EPOCH, git, date, or fallback
+
+
+def build_time(inputs: list[Path], metadata_date: str | None = None) -> BuildTime:
+    """The build's timestamp (UTC) and where it came from."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         if not epoch.strip().isdigit():
             raise BuildError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+        return BuildTime(dt.datetime.fromtimestamp(int(epoch), dt.UTC),
+                         "SOURCE_DATE_EPOCH")
     committed = _git_time(inputs)
     if committed is not None:
-        return committed
+        return BuildTime(committed, "git")
     if metadata_date:
         match = _DATE.match(metadata_date.strip())
         if match:
-            return dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC)
-    return None
+            return BuildTime(dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC),
+                             "date")
+    return BuildTime(FALLBACK, "fallback")
 
 
 def _git_time(inputs: list[Path]) -> dt.datetime | None:
     if not inputs:
         return None
-    folder = inputs[0].parent
-    try:
-        proc = subprocess.run(
-            ["git", "log", "-1", "--format=%ct", "--", *map(str, inputs)],
-            cwd=folder, capture_output=True, text=True, timeout=30,
-            env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "TZ": "UTC"})
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    stamp = proc.stdout.strip()
-    if proc.returncode != 0 or not stamp.isdigit():
+    stamp = _git(["log", "-1", "--format=%ct", "--", *map(str, inputs)],
+                 inputs[0].parent)
+    if not stamp or not stamp.isdigit():
         return None  # not a repository, or the inputs were never committed
     return dt.datetime.fromtimestamp(int(stamp), dt.UTC)
 
 
-def epoch(moment: dt.datetime | None) -> str | None:
+def epoch(moment: dt.datetime) -> str:
     """The timestamp as SOURCE_DATE_EPOCH for the tools that read it."""
-    return None if moment is None else str(int(moment.timestamp()))
+    return str(int(moment.timestamp()))
 
 
-def iso(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source_commit(inputs: list[Path]) -> str | None:
+    """The commit the inputs come from: PUBBUILD_SOURCE_COMMIT if set (a
+    rebuild outside git passes on what the PDF recorded), else the last
+    commit that changed an input (as for the date), with "+modified" when an
+    input differs from what is committed."""
+    given = os.environ.get("PUBBUILD_SOURCE_COMMIT")
+    if given:
+        return given
+    folder = inputs[0].parent
+    head = _git(["log", "-1", "--format=%H", "--", *map(str, inputs)], folder)
+    if not head:
+        return None
+    changed = _git(["status", "--porcelain", "--", *map(str, inputs)], folder)
+    return head + ("+modified" if changed else "")
+
+
+def _git(args: list[str], folder: Path) -> str | None:
+    try:
+        proc = subprocess.run(["git", *args], cwd=folder, capture_output=True,
+                              text=True, timeout=30,
+                              env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None

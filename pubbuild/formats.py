@@ -17,6 +17,7 @@ This module must not know about the manuscript's own content.
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import io
 import re
@@ -45,12 +46,12 @@ class Job:
     manuscript: Path
     name: str              # outputs are named after the manuscript
     reporter: Reporter
-    when: object = None    # clock.build_time(), or None
+    when: datetime.datetime  # the build's one date (pubbuild.clock)
 
     @property
     def env(self) -> dict[str, str]:
-        epoch = clock.epoch(self.when)
-        return {"SOURCE_DATE_EPOCH": epoch} if epoch else {}
+        # Pandoc dates the EPUB (dcterms:modified, zip entries) from this.
+        return {"SOURCE_DATE_EPOCH": clock.epoch(self.when)}
 
 
 def html(doc: pf.Doc, job: Job) -> bytes:
@@ -81,8 +82,7 @@ def print_html(doc: pf.Doc, job: Job) -> str:
     meta = doc.get_metadata(default={})
     doc.metadata["running-title"] = pf.MetaString(_short_title(meta))
     doc.metadata["running-authors"] = pf.MetaString(_running_authors(meta))
-    if job.when is not None:
-        doc.metadata["build-date"] = pf.MetaString(clock.iso(job.when))
+    doc.metadata["build-date"] = pf.MetaString(clock.iso(job.when))
     out, _ = pandoc.write(doc, "html5", [
         "--standalone", f"--template={TEMPLATES / 'print.html'}",
         "--section-divs", *_common(doc, job, shift=True)],

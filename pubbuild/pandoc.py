@@ -42,6 +42,13 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
+@functools.cache
+def version() -> str:
+    """The bundled pandoc's version, e.g. "3.9"."""
+    out, _ = run(["--version"])
+    return out.split("\n", 1)[0].removeprefix("pandoc").strip()
+
+
 def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
         env: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """Run pandoc; return (stdout, warnings). `file` names the input for errors.

@@ -14,6 +14,7 @@ This module must not know about pandoc or the other formats.
 
 from __future__ import annotations
 
+import datetime
 import io
 import logging
 import os
@@ -28,8 +29,15 @@ FONTS = ROOT / "fonts"
 PRINT_CSS = ROOT / "styles" / "print.css"
 
 
-def render(html: str, *, manuscript: Path, stylesheet: Path = PRINT_CSS) -> bytes:
-    """The PDF of `html`; images resolve against the manuscript's folder."""
+def render(html: str, *, manuscript: Path, when: datetime.datetime,
+           attachments: list[tuple[str, bytes, str]] = (),
+           stylesheet: Path = PRINT_CSS) -> bytes:
+    """The PDF of `html`; images resolve against the manuscript's folder.
+
+    `attachments` are (name, data, relationship) embedded as associated
+    files (the catalog's /AF, as PDF/A-3 defines them), dated `when`. The
+    document /ID is a hash of the content, so it is the same on every build.
+    """
     _only_bundled_fonts()
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
@@ -50,9 +58,16 @@ def render(html: str, *, manuscript: Path, stylesheet: Path = PRINT_CSS) -> byte
                              font_config=fonts)
         document = weasyprint.HTML(string=html, base_url=f"{manuscript.parent}/",
                                    url_fetcher=fetcher)
+        files = [weasyprint.Attachment(file_obj=io.BytesIO(data), name=name,
+                                       created=when, modified=when,
+                                       relationship=relationship)
+                 for name, data, relationship in attachments]
+        relationships = {name: relationship for name, _, relationship in attachments}
         out = io.BytesIO()
         document.write_pdf(out, stylesheets=[css], font_config=fonts,
-                           pdf_tags=True, pdf_variant="pdf/ua-1")
+                           pdf_tags=True, pdf_variant="pdf/ua-1",
+                           pdf_identifier=True, attachments=files,
+                           finisher=lambda _doc, pdf: _associate(pdf, relationships))
     except FatalURLFetchingError as exc:
         raise BuildError(str(exc), manuscript) from None
     finally:
@@ -60,6 +75,20 @@ def render(html: str, *, manuscript: Path, stylesheet: Path = PRINT_CSS) -> byte
     if problems.errors:
         raise BuildError(problems.errors[0], manuscript)
     return out.getvalue()
+
+
+def _associate(pdf, relationships: dict[str, str]) -> None:
+    """Mark the embedded files as associated files of the document."""
+    import pydyf
+
+    associated = pydyf.Array()
+    for item in pdf.objects:
+        if isinstance(item, dict) and item.get("Type") == "/Filespec":
+            name = item["UF"].string
+            item["AFRelationship"] = f"/{relationships.get(name, 'Unspecified')}"
+            associated.append(item.reference)
+    if associated:
+        pdf.catalog["AF"] = associated
 
 
 def _only_bundled_fonts() -> None:

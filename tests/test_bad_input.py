@@ -171,7 +171,9 @@ def test_a_failed_build_keeps_the_previous_good_outputs(tmp_path):
     line = one_error_line(build(manuscript, out, "html"))
     assert line.startswith("paper.md:9: error: citation 'Nobody, 1999'")
     assert (out / "paper.html").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == ["paper.html"]  # no temp files
+    # No temporary files left beside them.
+    assert sorted(p.name for p in out.iterdir()) == [
+        "MANIFEST.json", "SHA256SUMS", "paper.html"]
 
 
 def test_missing_font_file(tmp_path):

@@ -75,7 +75,7 @@ def texts(dist) -> dict[str, str]:
 
 def test_outputs_are_named_after_the_manuscript(dist):
     assert sorted(p.name for p in dist.iterdir()) == [
-        "article.epub", "article.html", "article.pdf"]
+        "MANIFEST.json", "SHA256SUMS", "article.epub", "article.html", "article.pdf"]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -217,7 +217,8 @@ def test_progress_lines_and_quiet(tmp_path):
     assert result.returncode == 0, result.stderr
     assert re.search(r"HTML \(pandoc\)\s+\d+\.\d\d s", result.stderr)
     assert re.search(r"wrote .*article\.html \(\d+ KiB\)", result.stderr)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["article.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "MANIFEST.json", "SHA256SUMS", "article.html"]
     quiet = run_build("-q", "html", "--out", str(tmp_path))
     assert quiet.returncode == 0 and quiet.stderr == ""
 

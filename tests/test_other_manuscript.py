@@ -33,7 +33,7 @@ def html(dist) -> str:
 
 def test_named_after_the_manuscript(dist):
     assert sorted(p.name for p in dist.iterdir()) == [
-        "paper.epub", "paper.html", "paper.pdf"]
+        "MANIFEST.json", "SHA256SUMS", "paper.epub", "paper.html", "paper.pdf"]
 
 
 def test_chicago_author_date_citations(dist, html):
