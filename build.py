@@ -10,6 +10,7 @@ order with citeproc once among them, then write each format from that AST.
     python build.py check            the citation report; exit 1 on errors
     python build.py verify           build twice, differently; same bytes?
     python build.py rebuild X.pdf    rebuild a PDF from the sources it carries
+    python build.py diff OLD [NEW]   what changed between two revisions
     python build.py --help           every command and option
 """
 
@@ -169,14 +170,18 @@ def _style(doc: pf.Doc, reporter: Reporter, option: str | None) -> Path:
                          ) from None
 
 
-def run_filters(source: Source, *, through_citeproc: bool = True) -> pf.Doc:
+def run_filters(source: Source, *, through_citeproc: bool = True,
+                without: tuple = ()) -> pf.Doc:
     """The PIPELINE in order, in-process on the one AST.
 
     With `through_citeproc=False` it stops before citeproc (for `check`,
-    which reads the citation records before rendering).
+    which reads the citation records before rendering); `without` leaves
+    filters out (`diff` compares documents without back-links).
     """
     doc = source.doc
     for step in PIPELINE:
+        if step in without:
+            continue
         if step == CITEPROC:
             if not through_citeproc:
                 break
@@ -315,6 +320,81 @@ def command_rebuild(args) -> int:
     from pubbuild import reproduce
 
     return reproduce.rebuild(args.pdf, EMBEDDED_MANIFEST)
+
+
+def command_diff(args) -> int:
+    """What changed between two revisions (or two files), in four files."""
+    from pubbuild import compare, pdf, revisions
+
+    if not args.files and not args.old:
+        raise BuildError("diff needs OLD (a git revision) or --files OLD.md NEW.md")
+    with tempfile.TemporaryDirectory(prefix="pubbuild-diff-") as tmp:
+        if args.files:
+            old_path, new_path = (Path(f).resolve() for f in args.files)
+            when = clock.iso(clock.build_time([new_path]).moment)
+            old_rev = revisions.Revision(display_path(old_path), None, "Author", when)
+            new_rev = revisions.Revision(display_path(new_path), None,
+                                         args.author or "Author", when)
+        else:
+            manuscript = args.manuscript.resolve()
+            repo = revisions.repository(manuscript)
+            old_rev = revisions.resolve(args.old, repo)
+            old_path = revisions.materialise(old_rev, manuscript, repo,
+                                             Path(tmp, "old"))
+            if args.new:
+                new_rev = revisions.resolve(args.new, repo)
+                new_path = revisions.materialise(new_rev, manuscript, repo,
+                                                 Path(tmp, "new"))
+            else:
+                new_rev = revisions.working_tree(repo, clock.iso(
+                    clock.build_time([manuscript]).moment))
+                new_path = manuscript
+        docs = [_read_revision(path, revision, args.csl)
+                for path, revision in ((old_path, old_rev), (new_path, new_rev))]
+        author = args.author or new_rev.author
+        date = args.date or new_rev.date
+        result = compare.compare(*docs, author=author, date=date,
+                                 labels=(old_rev.label, new_rev.label))
+        name = f"{new_path.stem}-diff"
+        out = args.out.resolve() / "diff"
+        job = formats.Job(new_path, name, Reporter(None), clock.parse_iso(date))
+        files = {
+            out / f"{name}.html": formats.html(result.doc, job, ("diff.css",)),
+            out / f"{name}.pdf": pdf.render(
+                formats.print_html(result.doc, job), manuscript=new_path,
+                when=job.when, extra=(ROOT / "styles" / "diff.css",)),
+            out / f"{name}.docx": formats.docx(compare.for_word(result.doc), job),
+            out / f"{name}.json": compare.to_json(result, old_rev, new_rev, author,
+                                                 date),
+        }
+    for path, data in files.items():
+        _write_atomically(path, data)
+    summary = result.summary
+    print(f"{len(result.changes)} changes from {old_rev.label} to {new_rev.label}: "
+          f"{summary['words']['inserted']} words inserted, "
+          f"{summary['words']['deleted']} deleted", file=sys.stderr)
+    for path in files:
+        if not args.quiet:
+            print(f"wrote {display_path(path)} ({_size(path.stat().st_size)})",
+                  file=sys.stderr)
+    return 0
+
+
+def _read_revision(path: Path, revision, csl: str | None) -> pf.Doc:
+    """A revision through the same reading and filters as a build."""
+    try:
+        source = read(path, csl)
+        return run_filters(source, without=(backlinks,))
+    except BuildError as error:
+        if revision.commit is None:
+            raise
+        where = Path(revision.label + ":" + _inside(path, revision))
+        raise BuildError(error.message, where, error.line) from None
+
+
+def _inside(path: Path, revision) -> str:
+    parts = path.parts
+    return "/".join(parts[parts.index("old" if "old" in parts else "new") + 1:])
 
 
 def _by_line(diagnostic) -> int:
@@ -456,6 +536,22 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("pdf", type=Path, metavar="FILE.pdf",
                          help="a PDF built by this tool")
     rebuild.set_defaults(run=command_rebuild)
+    diff = commands.add_parser(
+        "diff", parents=[common, output],
+        help="what changed between two git revisions of the manuscript (NEW "
+             "defaults to the working tree), as HTML, PDF, DOCX with tracked "
+             "changes and JSON in OUT/diff/")
+    diff.add_argument("old", nargs="?", metavar="OLD",
+                      help="the earlier revision (a commit, tag or branch)")
+    diff.add_argument("new", nargs="?", metavar="NEW",
+                      help="the later revision (default: the working tree)")
+    diff.add_argument("--files", nargs=2, metavar=("OLD.md", "NEW.md"),
+                      help="compare two manuscript files instead of revisions")
+    diff.add_argument("--author", help="the tracked changes' author "
+                      "(default: NEW's commit author, or git's user.name)")
+    diff.add_argument("--date", help="the tracked changes' date, ISO 8601 "
+                      "(default: NEW's commit date)")
+    diff.set_defaults(run=command_diff)
     check = commands.add_parser(
         "check", parents=[common],
         help="list every citation, what it resolved to and how it renders; "

@@ -96,3 +96,14 @@ def _git(args: list[str], folder: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def parse_iso(text: str) -> dt.datetime:
+    """An ISO 8601 date or date-time (as git and users write them), in UTC."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BuildError(f"not an ISO 8601 date: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

@@ -54,7 +54,8 @@ class Job:
         return {"SOURCE_DATE_EPOCH": clock.epoch(self.when)}
 
 
-def html(doc: pf.Doc, job: Job) -> bytes:
+def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
+    """`extra_styles`: more sheets from styles/ (the diff adds diff.css)."""
     doc = _copy(doc).walk(functools.partial(_embed_image, job=job))
     meta = doc.get_metadata(default={})
     doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
@@ -63,7 +64,7 @@ def html(doc: pf.Doc, job: Job) -> bytes:
     # the page is one file; not pandoc's --embed-resources, which would
     # fetch remote URLs and adds markup the Nu checker warns about.
     styles = "\n".join((STYLES / name).read_text(encoding="utf-8")
-                       for name in ("base.css", "screen.css"))
+                       for name in ("base.css", "screen.css", *extra_styles))
     doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(styles, format="html"))
     out, _ = pandoc.write(doc, "html5", [
         "--standalone", f"--template={TEMPLATES / 'article.html'}",
@@ -99,6 +100,14 @@ def epub(doc: pf.Doc, job: Job) -> bytes:
         f"--template={TEMPLATES / 'epub.xhtml'}", *_css("base.css", "epub.css"),
         "--mathml", "--toc-depth=2", "--split-level=1", "--epub-title-page=true",
         *_common(doc, job, shift=False)], file=job.manuscript, env=job.env)
+    return out
+
+
+def docx(doc: pf.Doc, job: Job) -> bytes:
+    """Word: insertion/deletion Spans with author and date become tracked
+    changes (w:ins, w:del) in pandoc's DOCX writer."""
+    out, _ = pandoc.write(_copy(doc), "docx", _common(doc, job, shift=False),
+                          file=job.manuscript, env=job.env)
     return out
 
 

@@ -31,7 +31,7 @@ PRINT_CSS = ROOT / "styles" / "print.css"
 
 def render(html: str, *, manuscript: Path, when: datetime.datetime,
            attachments: list[tuple[str, bytes, str]] = (),
-           stylesheet: Path = PRINT_CSS) -> bytes:
+           stylesheet: Path = PRINT_CSS, extra: tuple[Path, ...] = ()) -> bytes:
     """The PDF of `html`; images resolve against the manuscript's folder.
 
     `attachments` are (name, data, relationship) embedded as associated
@@ -54,8 +54,8 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     logger = logging.getLogger("weasyprint")
     logger.addHandler(problems)
     try:
-        css = weasyprint.CSS(filename=str(stylesheet), url_fetcher=fetcher,
-                             font_config=fonts)
+        sheets = [weasyprint.CSS(filename=str(sheet), url_fetcher=fetcher,
+                                 font_config=fonts) for sheet in (stylesheet, *extra)]
         document = weasyprint.HTML(string=html, base_url=f"{manuscript.parent}/",
                                    url_fetcher=fetcher)
         files = [weasyprint.Attachment(file_obj=io.BytesIO(data), name=name,
@@ -64,7 +64,7 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
                  for name, data, relationship in attachments]
         relationships = {name: relationship for name, _, relationship in attachments}
         out = io.BytesIO()
-        document.write_pdf(out, stylesheets=[css], font_config=fonts,
+        document.write_pdf(out, stylesheets=sheets, font_config=fonts,
                            pdf_tags=True, pdf_variant="pdf/ua-1",
                            pdf_identifier=True, attachments=files,
                            finisher=lambda _doc, pdf: _associate(pdf, relationships))

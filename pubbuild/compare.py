@@ -1,0 +1,733 @@
+"""What changed between two versions of a manuscript, as a document.
+
+Both versions have been read and filtered the same way (citations
+normalised, quotations paired, citeproc run), so a citation retyped from
+`[Vu, 2021](#)` to `[@vu2021]` or a quotation retyped from straight to
+curly marks is the same token in both and is not a change.
+
+Structure first: blocks are aligned (equal ones in order; headings pair
+with headings; changed paragraphs pair by similarity; a paragraph found
+elsewhere is a move, edited or not), then a word-level diff runs inside
+each pair. A citation is one token, compared by key and locator. Math,
+code and other units (tables, figures) are compared whole.
+
+The result is a panflute document whose changes are Spans with classes
+`insertion` / `deletion` (and `author` / `date` attributes, which pandoc's
+DOCX writer turns into tracked changes), blocks wrapped in Divs
+(`block-insertion`, `block-deletion`, `moved-from`, `moved-to`), a summary
+at the top, and a list of changes for the JSON summary.
+
+This module must not know about git, files or output formats.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from dataclasses import dataclass, field
+
+import panflute as pf
+
+SIMILAR = 0.5        # a changed paragraph still shares this much with its old self
+MOVED_EDITED = 0.6   # ... and a moved one, to be recognised elsewhere
+
+
+@dataclass
+class Token:
+    key: tuple
+    elem: pf.Element | None   # what to print for it
+
+    @property
+    def is_word(self) -> bool:
+        return self.key[0] == "w"
+
+
+@dataclass
+class Block:
+    elem: pf.Block
+    tokens: list[Token]
+    section: str
+
+    @property
+    def key(self) -> tuple:
+        return (type(self.elem).__name__, *(t.key for t in self.tokens))
+
+    @property
+    def text(self) -> str:
+        return pf.stringify(self.elem).strip()
+
+
+@dataclass
+class Change:
+    number: int
+    section: str
+    kind: str
+    old: str = ""
+    new: str = ""
+    target: str = ""     # an element's own id to link to, if not change-N
+
+    @property
+    def anchor(self) -> str:
+        return self.target or f"change-{self.number}"
+
+
+@dataclass
+class Result:
+    doc: pf.Doc
+    changes: list[Change]
+    summary: dict = field(default_factory=dict)
+
+
+# -- tokens ----------------------------------------------------------------
+
+def tokens_of(inlines, marks=("“", "”", "‘", "’"), depth: int = 0) -> list[Token]:
+    out: list[Token] = []
+    for elem in inlines:
+        if isinstance(elem, pf.Str):
+            out.append(Token(("w", elem.text), elem))
+        elif isinstance(elem, pf.Space | pf.SoftBreak):
+            out.append(Token(("s",), pf.Space()))
+        elif isinstance(elem, pf.LineBreak):
+            out.append(Token(("br",), elem))
+        elif isinstance(elem, pf.Quoted):
+            # The marks are tokens, the words inside are compared one by one.
+            opening, closing = marks[2 * (depth % 2)], marks[2 * (depth % 2) + 1]
+            out.append(Token(("w", opening), pf.Str(opening)))
+            out.extend(tokens_of(elem.content, marks, depth + 1))
+            out.append(Token(("w", closing), pf.Str(closing)))
+        elif isinstance(elem, pf.Cite):
+            out.append(Token(("cite", cite_key(elem)), elem))
+        elif isinstance(elem, pf.Span) and "citation" in elem.classes:
+            # filters/backlinks.py wraps each Cite in an anchor Span.
+            out.extend(tokens_of(elem.content, marks, depth))
+        elif isinstance(elem, pf.Math | pf.Code | pf.RawInline):
+            out.append(Token((type(elem).__name__, elem.text), elem))
+        else:
+            url = getattr(elem, "url", "")
+            out.append(Token((type(elem).__name__, pf.stringify(elem), url), elem))
+    return out
+
+
+def cite_key(cite: pf.Cite) -> tuple:
+    return tuple((c.id, pf.stringify(pf.Span(*c.prefix)).strip(),
+                  pf.stringify(pf.Span(*c.suffix)).strip(), c.mode)
+                 for c in cite.citations)
+
+
+def blocks_of(doc: pf.Doc) -> tuple[list[Block], dict[str, pf.Div]]:
+    """The body's blocks (sections flattened) and the reference entries."""
+    blocks: list[Block] = []
+    references: dict[str, pf.Div] = {}
+    section = ""
+
+    def visit(items):
+        nonlocal section
+        for block in items:
+            if _is_refs(block):
+                for entry in block.content:
+                    if isinstance(entry, pf.Div):
+                        references[entry.identifier] = entry
+                blocks.append(Block(block, [], section))  # holds the list's place
+                continue
+            if isinstance(block, pf.Div) and not block.classes:
+                visit(block.content)  # a plain wrapper: look inside
+                continue
+            if isinstance(block, pf.Header):
+                section = pf.stringify(block).strip()
+            content = getattr(block, "content", None)
+            if isinstance(block, pf.Para | pf.Plain | pf.Header):
+                tokens = tokens_of(content)
+            else:  # tables, lists, code blocks, figures: one unit each
+                tokens = [Token(("block", type(block).__name__,
+                                 pf.stringify(block)), None)]
+            blocks.append(Block(block, tokens, section))
+
+    visit(doc.content)
+    return blocks, references
+
+
+# -- alignment -------------------------------------------------------------
+
+@dataclass
+class Pair:
+    old: Block | None
+    new: Block | None
+    kind: str           # equal, changed, inserted, deleted, moved, moved-from
+    move: int = 0       # the move's number, for both ends
+    to_section: str = ""  # for the old end of a move: where it went
+
+
+def align(old: list[Block], new: list[Block]) -> list[Pair]:
+    """Pairs in the new document's order; deleted blocks where they stood.
+
+    Headings first: sections are paired by their headings (equal, or
+    renamed in place), paragraphs are paired within paired sections, and
+    what is left anywhere is matched across the document as moves.
+    """
+    pairs_new: dict[int, Pair] = {}
+    deleted: list[int] = []
+    inserted: list[int] = []
+    old_sections, new_sections = _sections(old), _sections(new)
+    section_pairs, lone_old, lone_new = _match(
+        [_section_key(old, head) for head, _ in old_sections],
+        [_section_key(new, head) for head, _ in new_sections],
+        lambda a, b: _heading_pair(old, new, old_sections[a][0], new_sections[b][0]))
+    for a in lone_old:
+        head, body = old_sections[a]
+        deleted += ([head] if head is not None else []) + body
+    for b in lone_new:
+        head, body = new_sections[b]
+        inserted += ([head] if head is not None else []) + body
+    for a, b in section_pairs:
+        (old_head, old_body), (new_head, new_body) = old_sections[a], new_sections[b]
+        if new_head is not None:
+            same = old[old_head].key == new[new_head].key
+            pairs_new[new_head] = Pair(old[old_head], new[new_head],
+                                       "equal" if same else "changed")
+        matched, gone, came = _match(
+            [old[i].key for i in old_body], [new[j].key for j in new_body],
+            lambda x, y, ob=old_body, nb=new_body: _similar(old[ob[x]], new[nb[y]]))
+        for x, y in matched:
+            i, j = old_body[x], new_body[y]
+            pairs_new[j] = Pair(old[i], new[j],
+                                "equal" if old[i].key == new[j].key else "changed")
+        deleted += [old_body[x] for x in gone]
+        inserted += [new_body[y] for y in came]
+    # Moves: an unmatched new block that is an unmatched old block, as it
+    # was or edited.
+    moves = 0
+    for j in sorted(inserted):
+        if isinstance(new[j].elem, pf.Header):
+            continue
+        best, score = None, 0.0
+        for i in deleted:
+            if type(old[i].elem) is not type(new[j].elem):
+                continue
+            ratio = 1.0 if old[i].key == new[j].key else _likeness(old[i], new[j])
+            if ratio >= MOVED_EDITED and ratio > score:
+                best, score = i, ratio
+        if best is not None:
+            moves += 1
+            pairs_new[j] = Pair(old[best], new[j], "moved", moves)
+            deleted.remove(best)
+            inserted.remove(j)
+    for j in inserted:
+        pairs_new[j] = Pair(None, new[j], "inserted")
+    moved_from = {id(p.old): (p.move, p.new.section) for p in pairs_new.values()
+                  if p.kind == "moved"}
+    order = {id(block): n for n, block in enumerate(old)}
+    # What is left of the old text (deleted blocks, the old ends of moves)
+    # goes where it stood: before the first kept block that followed it.
+    old_only = sorted([*deleted, *(order[id(p.old)] for p in pairs_new.values()
+                                   if p.kind == "moved")])
+    result: list[Pair] = []
+    cursor = 0
+    for j in range(len(new)):
+        pair = pairs_new[j]
+        if pair.kind in ("equal", "changed"):
+            position = order[id(pair.old)]
+            while cursor < len(old_only) and old_only[cursor] < position:
+                result.append(_old_end(old[old_only[cursor]], moved_from))
+                cursor += 1
+        result.append(pair)
+    result += [_old_end(old[i], moved_from) for i in old_only[cursor:]]
+    return result
+
+
+def _sections(blocks: list[Block]) -> list[tuple[int | None, list[int]]]:
+    """(heading index, body indices) per section; the first has no heading."""
+    sections: list[tuple[int | None, list[int]]] = [(None, [])]
+    for n, block in enumerate(blocks):
+        if isinstance(block.elem, pf.Header):
+            sections.append((n, []))
+        else:
+            sections[-1][1].append(n)
+    return sections
+
+
+def _section_key(blocks: list[Block], head: int | None) -> tuple:
+    return ("start",) if head is None else blocks[head].key
+
+
+def _heading_pair(old, new, a: int | None, b: int | None) -> float | None:
+    """Two headings left over in the same place pair (a rename) if they are
+    of the same level; the more alike, the better."""
+    if a is None or b is None:
+        return 1.0 if a is None and b is None else None
+    if old[a].elem.level != new[b].elem.level:
+        return None
+    return _likeness(old[a], new[b])
+
+
+def _similar(a: Block, b: Block) -> float | None:
+    if type(a.elem) is not type(b.elem):
+        return None
+    score = _likeness(a, b)
+    return score if score >= SIMILAR else None
+
+
+def _match(old_keys: list, new_keys: list, similar) -> tuple[list, list, list]:
+    """Equal items in order, then in each replaced run the similar ones, in
+    order; returns (pairs, old left over, new left over) as indices.
+    `similar(i, j)` is a likeness from 0 to 1, or None when they cannot pair."""
+    matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
+    pairs, gone, came = [], [], []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs += list(zip(range(i1, i2), range(j1, j2), strict=True))
+            continue
+        olds = list(range(i1, i2))
+        for j in range(j1, j2):
+            scored = [(similar(i, j), i) for i in olds]
+            scored = [(score, i) for score, i in scored if score is not None]
+            if not scored:
+                came.append(j)
+                continue
+            _, best = max(scored, key=lambda item: (item[0], -item[1]))
+            pairs.append((best, j))
+            position = olds.index(best)
+            gone += olds[:position]   # passed over: not paired in order
+            olds = olds[position + 1:]
+        gone += olds
+    return pairs, sorted(gone), came
+
+
+def _old_end(block: Block, moved_from: dict) -> Pair:
+    move, section = moved_from.get(id(block), (0, ""))
+    return Pair(block, None, "moved-from" if move else "deleted", move, section)
+
+
+def _likeness(a: Block, b: Block) -> float:
+    """How much of two blocks' words (not spaces) is the same, 0 to 1."""
+    return difflib.SequenceMatcher(None, [t.key for t in a.tokens if t.key[0] != "s"],
+                                   [t.key for t in b.tokens if t.key[0] != "s"],
+                                   autojunk=False).ratio()
+
+
+# -- rendering -------------------------------------------------------------
+
+class _Renderer:
+    def __init__(self, author: str, date: str):
+        self.author, self.date = author, date
+        self.changes: list[Change] = []
+        self.words = Counter()          # inserted / deleted
+        self.citations = Counter()      # added / removed / changed
+        self.per_section: dict[str, Counter] = {}
+
+    # spans
+    def span(self, kind: str, inlines: list, identifier: str = "") -> pf.Span:
+        return pf.Span(*inlines, classes=[kind], identifier=identifier,
+                       attributes={"author": self.author, "date": self.date})
+
+    def change(self, section: str, kind: str, old: str = "", new: str = "") -> Change:
+        change = Change(len(self.changes) + 1, section, kind, old.strip(), new.strip())
+        self.changes.append(change)
+        return change
+
+    def count_block(self, section: str, kind: str) -> None:
+        self.per_section.setdefault(section or "(before the first heading)",
+                                    Counter())[kind] += 1
+
+    # inline diff
+    def inline_diff(self, old: list[Token], new: list[Token], section: str,
+                    target: str = "") -> list:
+        """Word-level changes as Spans; `target`: link the changes to this id
+        instead of ids on the Spans (a heading's text is copied into the
+        table of contents, where ids would repeat)."""
+        matcher = difflib.SequenceMatcher(None, [t.key for t in old],
+                                          [t.key for t in new], autojunk=False)
+        out: list = []
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            gone, came = old[i1:i2], new[j1:j2]
+            if tag == "equal":
+                out += [t.elem for t in came]
+                continue
+            kind = self._edit_kind(gone, came)
+            change = self.change(section, kind, _text(gone), _text(came))
+            change.target = target
+            anchor = "" if target else change.anchor
+            if gone:
+                out.append(self.span("deletion", [t.elem for t in gone], anchor))
+            if came:
+                out.append(self.span("insertion", [t.elem for t in came],
+                                     "" if gone else anchor))
+            self.words["deleted"] += _words(gone)
+            self.words["inserted"] += _words(came)
+        return out
+
+    def _edit_kind(self, gone: list[Token], came: list[Token]) -> str:
+        old_cites = [t for t in gone if t.key[0] == "cite"]
+        new_cites = [t for t in came if t.key[0] == "cite"]
+        kind = "text " + ("replaced" if gone and came else
+                          "deleted" if gone else "inserted")
+        old_ids = [{c[0] for c in t.key[1]} for t in old_cites]
+        for cite in new_cites:
+            ids = {c[0] for c in cite.key[1]}
+            if ids in old_ids:
+                old_ids.remove(ids)
+                self.citations["changed"] += 1
+                kind = "citation changed"
+            else:
+                self.citations["added"] += 1
+                kind = "citation added" if kind != "citation changed" else kind
+        for _ in old_ids:
+            self.citations["removed"] += 1
+            if kind.startswith("text"):
+                kind = "citation removed"
+        return kind
+
+    # blocks
+    def block(self, pair: Pair, references: pf.Div | None) -> list[pf.Block]:
+        if _is_refs((pair.new or pair.old).elem):
+            return [references] if references is not None else []
+        if pair.kind == "equal":
+            return [pair.new.elem]
+        if pair.kind == "changed":
+            heading = isinstance(pair.new.elem, pf.Header)
+            self.count_block(pair.new.section, "heading renamed" if heading
+                             else "changed")
+            first = len(self.changes)
+            inlines = self.inline_diff(pair.old.tokens, pair.new.tokens,
+                                       pair.new.section,
+                                       pair.new.elem.identifier if heading else "")
+            if heading:
+                for change in self.changes[first:]:
+                    change.kind = "heading renamed"
+                    change.old, change.new = pair.old.text, pair.new.text
+            return [self._rebuilt(pair.new, inlines)]
+        if pair.kind == "inserted":
+            self.count_block(pair.new.section, "inserted")
+            change = self.change(pair.new.section, _block_kind(pair.new, "inserted"),
+                                 new=pair.new.text)
+            self._count_cites(pair.new.tokens, "added")
+            self.words["inserted"] += _words(pair.new.tokens)
+            return [pf.Div(self._wrapped(pair.new, "insertion"),
+                           classes=["block-insertion"], identifier=change.anchor)]
+        if pair.kind == "deleted":
+            self.count_block(pair.old.section, "deleted")
+            change = self.change(pair.old.section, _block_kind(pair.old, "deleted"),
+                                 old=pair.old.text)
+            self._count_cites(pair.old.tokens, "removed")
+            self.words["deleted"] += _words(pair.old.tokens)
+            return [pf.Div(self._wrapped(pair.old, "deletion"),
+                           classes=["block-deletion"], identifier=change.anchor)]
+        if pair.kind == "moved-from":
+            label = pf.Para(pf.Span(pf.Link(pf.Str(f"Moved to “{pair.to_section}” ↓"),
+                                            url=f"#move-{pair.move}"),
+                                    classes=["move-label"]))
+            return [pf.Div(label, self._wrapped(pair.old, "deletion"),
+                           classes=["moved-from"], identifier=f"move-{pair.move}-from")]
+        # moved: the new end, with its edits inside (each its own change)
+        edited = pair.old.key != pair.new.key
+        self.count_block(pair.new.section, "moved")
+        inlines = (self.inline_diff(pair.old.tokens, pair.new.tokens, pair.new.section)
+                   if edited else [t.elem for t in pair.new.tokens])
+        change = self.change(pair.new.section,
+                             "paragraph moved and edited" if edited else
+                             "paragraph moved", pair.old.text, pair.new.text)
+        label = pf.Para(pf.Span(pf.Link(
+            pf.Str(f"Moved from “{pair.old.section or 'the beginning'}” ↑"),
+            url=f"#move-{pair.move}-from"), classes=["move-label"],
+            identifier=change.anchor))
+        return [pf.Div(label, self._rebuilt(pair.new, inlines), classes=["moved-to"],
+                       identifier=f"move-{pair.move}",
+                       attributes={"change": change.anchor, "author": self.author,
+                                   "date": self.date})]
+
+    def _rebuilt(self, block: Block, inlines: list) -> pf.Block:
+        elem = block.elem
+        if isinstance(elem, pf.Header):
+            return pf.Header(*inlines, level=elem.level, identifier=elem.identifier,
+                             classes=list(elem.classes))
+        if isinstance(elem, pf.Plain):
+            return pf.Plain(*inlines)
+        if isinstance(elem, pf.Para):
+            return pf.Para(*inlines)
+        return elem
+
+    def _wrapped(self, block: Block, kind: str) -> pf.Block:
+        elem = block.elem
+        if isinstance(elem, pf.Header | pf.Para | pf.Plain):
+            marked = self.span(kind, [t.elem for t in block.tokens])
+            return self._rebuilt(block, [marked])
+        return elem  # a table, a list, code: shown whole inside the marked Div
+
+    def _count_cites(self, tokens: list[Token], how: str) -> None:
+        self.citations[how] += sum(t.key[0] == "cite" for t in tokens)
+
+
+def _block_kind(block: Block, how: str) -> str:
+    noun = "heading" if isinstance(block.elem, pf.Header) else "paragraph"
+    return f"{noun} {how}"
+
+
+def _text(tokens: list[Token]) -> str:
+    return "".join(pf.stringify(t.elem) if t.elem is not None else " "
+                   for t in tokens)
+
+
+def _words(tokens: list[Token]) -> int:
+    return sum(1 for t in tokens if t.is_word and any(c.isalnum() for c in t.key[1]))
+
+
+def _is_refs(block) -> bool:
+    return isinstance(block, pf.Div) and block.identifier == "refs"
+
+
+# -- the whole comparison ----------------------------------------------------
+
+def compare(old_doc: pf.Doc, new_doc: pf.Doc, *, author: str, date: str,
+            labels: tuple[str, str]) -> Result:
+    """The diff document (NEW's metadata and layout, changes marked)."""
+    render = _Renderer(author, date)
+    metadata = _metadata(render, old_doc, new_doc)
+    old_blocks, old_refs = blocks_of(old_doc)
+    new_blocks, new_refs = blocks_of(new_doc)
+    refs_div = next((b.elem for b in new_blocks + old_blocks if _is_refs(b.elem)), None)
+    content: list[pf.Block] = []
+    for pair in align(old_blocks, new_blocks):
+        # The reference list is compared where it stands, so its changes are
+        # numbered after the text's.
+        references = (_references(render, old_refs, new_refs, refs_div)
+                      if _is_refs((pair.new or pair.old).elem) else None)
+        content += render.block(pair, references)
+    summary = {
+        "words": {"inserted": render.words["inserted"],
+                  "deleted": render.words["deleted"]},
+        "paragraphs": {section: dict(counts)
+                       for section, counts in render.per_section.items()},
+        "citations": {k: render.citations[k] for k in ("added", "removed", "changed")},
+        "references": {k: sum(c.kind == f"reference {k}" for c in render.changes)
+                       for k in ("added", "removed", "changed")},
+        "metadata": metadata,
+        "changes": len(render.changes),
+    }
+    doc = pf.Doc(*[_summary(render, summary, labels), *content],
+                 metadata=new_doc.metadata, format="html")
+    return Result(doc, render.changes, summary)
+
+
+def _references(render: _Renderer, old: dict, new: dict, refs_div) -> pf.Div | None:
+    if refs_div is None:
+        return None
+    keys = sorted(set(old) | set(new),
+                  key=lambda k: pf.stringify(new.get(k) or old.get(k)).lower())
+    entries = []
+    for key in keys:
+        if key in old and key in new:
+            if pf.stringify(old[key]) == pf.stringify(new[key]):
+                entries.append(new[key])
+                continue
+            old_para, new_para = old[key].content[0], new[key].content[0]
+            inlines = render.inline_diff(tokens_of(old_para.content),
+                                         tokens_of(new_para.content), "References")
+            render.changes[-1].kind = "reference changed"
+            entries.append(pf.Div(pf.Para(*inlines), identifier=key,
+                                  classes=list(new[key].classes)))
+            continue
+        how, entry = ("added", new[key]) if key in new else ("removed", old[key])
+        span = "insertion" if how == "added" else "deletion"
+        change = render.change("References", f"reference {how}",
+                               old=pf.stringify(entry) if how == "removed" else "",
+                               new=pf.stringify(entry) if how == "added" else "")
+        wrapped = [pf.Para(render.span(span, list(block.content)))
+                   if isinstance(block, pf.Para | pf.Plain) else block
+                   for block in entry.content]
+        entries.append(pf.Div(pf.Div(*wrapped, identifier=key, classes=["csl-entry"]),
+                              classes=[f"block-{span}"], identifier=change.anchor))
+    return pf.Div(*entries, identifier="refs", classes=list(refs_div.classes),
+                  attributes=dict(refs_div.attributes))
+
+
+def _metadata(render: _Renderer, old_doc: pf.Doc, new_doc: pf.Doc) -> list[str]:
+    """Title, authors, abstract, keywords: diffed in place in NEW's metadata."""
+    changed = []
+    old_meta, new_meta = old_doc.metadata, new_doc.metadata
+    for key in ("title", "subtitle"):
+        old_value, new_value = old_meta.content.get(key), new_meta.content.get(key)
+        if pf.stringify(old_value or pf.MetaString("")) == pf.stringify(
+                new_value or pf.MetaString("")):
+            continue
+        changed.append(key)
+        new_meta[key] = pf.MetaInlines(*render.inline_diff(
+            tokens_of(getattr(old_value, "content", [])),
+            tokens_of(getattr(new_value, "content", [])), key.capitalize()))
+    old_abstract = _blocks(old_meta.content.get("abstract"))
+    new_abstract = _blocks(new_meta.content.get("abstract"))
+    if list(map(pf.stringify, old_abstract)) != list(map(pf.stringify, new_abstract)):
+        changed.append("abstract")
+        section = "Abstract"
+        old_blocks = [Block(b, tokens_of(b.content), section) for b in old_abstract
+                      if isinstance(b, pf.Para | pf.Plain)]
+        new_blocks = [Block(b, tokens_of(b.content), section) for b in new_abstract
+                      if isinstance(b, pf.Para | pf.Plain)]
+        blocks = []
+        for pair in align(old_blocks, new_blocks):
+            blocks += render.block(pair, None)
+        new_meta["abstract"] = pf.MetaBlocks(*blocks)
+    for key, section in (("keywords", "Keywords"), ("author", "Authors")):
+        old_list = _strings(old_doc.get_metadata(key, default=[]))
+        new_list = _strings(new_doc.get_metadata(key, default=[]))
+        if old_list == new_list:
+            continue
+        changed.append(key)
+        if key == "keywords":
+            new_meta[key] = pf.MetaList(*_list_diff(render, old_list, new_list,
+                                                    section))
+        else:
+            _byline_diff(render, new_meta, old_list, new_list)
+    return changed
+
+
+def _blocks(value) -> list:
+    if isinstance(value, pf.MetaBlocks):
+        return list(value.content)
+    if isinstance(value, pf.MetaInlines):
+        return [pf.Para(*value.content)]
+    return []
+
+
+def _strings(value) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(item.get("name", "")) if isinstance(item, dict) else str(item)
+            for item in items if item]
+
+
+def _list_diff(render: _Renderer, old: list[str], new: list[str], section: str):
+    items = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            items += [pf.MetaInlines(pf.Str(text)) for text in new[j1:j2]]
+            continue
+        for text in old[i1:i2]:
+            change = render.change(section, f"{section.lower()[:-1]} removed", old=text)
+            items.append(pf.MetaInlines(render.span("deletion", [pf.Str(text)],
+                                                    change.anchor)))
+        for text in new[j1:j2]:
+            change = render.change(section, f"{section.lower()[:-1]} added", new=text)
+            items.append(pf.MetaInlines(render.span("insertion", [pf.Str(text)],
+                                                    change.anchor)))
+    return items
+
+
+def _byline_diff(render: _Renderer, meta, old: list[str], new: list[str]) -> None:
+    byline = meta.content.get("byline")
+    entries = list(byline.content) if isinstance(byline, pf.MetaList) else []
+    for entry in entries:
+        if not isinstance(entry, pf.MetaMap):
+            continue
+        name = pf.stringify(entry.content["name"])
+        if name and name not in old:
+            change = render.change("Authors", "author added", new=name)
+            entry["name"] = pf.MetaInlines(render.span(
+                "insertion", list(entry.content["name"].content), change.anchor))
+    for name in old:
+        if name not in new:
+            change = render.change("Authors", "author removed", old=name)
+            entries.append(pf.MetaMap(name=pf.MetaInlines(render.span(
+                "deletion", [pf.Str(name)], change.anchor))))
+    meta["byline"] = pf.MetaList(*entries)
+
+
+def _summary(render: _Renderer, summary: dict, labels: tuple[str, str]) -> pf.Div:
+    old_label, new_label = labels
+    title = pf.Para(pf.Strong(pf.Str(f"Changes from {old_label} to {new_label}")))
+    if not render.changes:
+        return pf.Div(title, pf.Para(pf.Str("No changes.")),
+                      identifier="diff-summary", classes=["diff-summary"])
+    legend = pf.Para(pf.Str("Legend:"), pf.Space(),
+                     pf.Span(pf.Str("inserted text"), classes=["insertion", "legend"]),
+                     pf.Str(","), pf.Space(),
+                     pf.Span(pf.Str("deleted text"), classes=["deletion", "legend"]),
+                     pf.Str(","), pf.Space(),
+                     pf.Span(pf.Str("moved paragraph"),
+                             classes=["move-label", "legend"]),
+                     pf.Str("."))
+    words, cites, refs = summary["words"], summary["citations"], summary["references"]
+    facts = [
+        f"{words['inserted']} words inserted, {words['deleted']} deleted",
+        f"citations: {cites['added']} added, {cites['removed']} removed, "
+        f"{cites['changed']} changed",
+        f"references: {refs['added']} added, {refs['removed']} removed, "
+        f"{refs['changed']} changed",
+    ]
+    if summary["metadata"]:
+        facts.append("title block: " + ", ".join(summary["metadata"]) + " changed")
+    items = [pf.ListItem(pf.Plain(*_words_of(fact))) for fact in facts]
+    sections = [pf.ListItem(pf.Plain(*_words_of(f"{section}: " + ", ".join(
+        f"{n} {kind}" for kind, n in sorted(counts.items())))))
+        for section, counts in summary["paragraphs"].items()]
+    if sections:
+        items.append(pf.ListItem(pf.Plain(*_words_of("paragraphs per section:")),
+                                 pf.BulletList(*sections)))
+    every = pf.OrderedList(*[pf.ListItem(pf.Plain(pf.Link(
+        *_words_of(f"{c.section or 'Start'}: {c.kind}"), url=f"#{c.anchor}")))
+        for c in render.changes])
+    return pf.Div(title, legend, pf.BulletList(*items),
+                  pf.Para(pf.Str("Every"), pf.Space(), pf.Str("change:")), every,
+                  identifier="diff-summary", classes=["diff-summary"])
+
+
+def _words_of(text: str) -> list:
+    out: list = []
+    for n, word in enumerate(text.split()):
+        out += [pf.Space()] if n else []
+        out.append(pf.Str(word))
+    return out
+
+
+# -- the Word and JSON versions ----------------------------------------------
+
+def for_word(doc: pf.Doc) -> pf.Doc:
+    """The diff as Word shows tracked changes: no summary (Word has its own
+    review pane), and a move as a deletion where it was and an insertion
+    where it is (pandoc has no w:moveFrom/w:moveTo)."""
+    import io
+
+    copy = pf.load(io.StringIO(_dump(doc)))
+
+    def action(elem, _doc):
+        if isinstance(elem, pf.Div) and "diff-summary" in elem.classes:
+            return []
+        if isinstance(elem, pf.Para) and elem.content and isinstance(
+                elem.content[0], pf.Span) and "move-label" in elem.content[0].classes:
+            return []
+        if isinstance(elem, pf.Div) and "moved-to" in elem.classes:
+            for block in elem.content:
+                if isinstance(block, pf.Para | pf.Plain | pf.Header):
+                    kept = [inline for inline in block.content if not (
+                        isinstance(inline, pf.Span) and "deletion" in inline.classes)]
+                    flat = []
+                    for inline in kept:
+                        flat += (list(inline.content) if isinstance(inline, pf.Span)
+                                 and "insertion" in inline.classes else [inline])
+                    block.content = [pf.Span(*flat, classes=["insertion"], attributes={
+                        "author": elem.attributes["author"],
+                        "date": elem.attributes["date"]})]
+        return None
+
+    return copy.walk(action)
+
+
+def _dump(doc: pf.Doc) -> str:
+    import io
+
+    stream = io.StringIO()
+    pf.dump(doc, stream)
+    return stream.getvalue()
+
+
+def to_json(result: Result, old, new, author: str, date: str) -> bytes:
+    """The change list, for a response-to-reviewers letter."""
+    import json
+
+    data = {
+        "old": {"revision": old.label, "commit": old.commit},
+        "new": {"revision": new.label, "commit": new.commit},
+        "author": author, "date": date,
+        "summary": result.summary,
+        "changes": [{"id": c.anchor, "section": c.section, "kind": c.kind,
+                     "old": c.old, "new": c.new} for c in result.changes],
+    }
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
