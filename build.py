@@ -370,9 +370,10 @@ def command_diff(args) -> int:
     for path, data in files.items():
         _write_atomically(path, data)
     summary = result.summary
-    print(f"{len(result.changes)} changes from {old_rev.label} to {new_rev.label}: "
-          f"{summary['words']['inserted']} words inserted, "
-          f"{summary['words']['deleted']} deleted", file=sys.stderr)
+    if not args.quiet:
+        print(f"{len(result.changes)} changes from {old_rev.label} to "
+              f"{new_rev.label}: {summary['words']['inserted']} words inserted, "
+              f"{summary['words']['deleted']} deleted", file=sys.stderr)
     for path in files:
         if not args.quiet:
             print(f"wrote {display_path(path)} ({_size(path.stat().st_size)})",

@@ -646,7 +646,7 @@ def _summary(render: _Renderer, summary: dict, labels: tuple[str, str]) -> pf.Di
                      pf.Str("."))
     words, cites, refs = summary["words"], summary["citations"], summary["references"]
     facts = [
-        f"{words['inserted']} words inserted, {words['deleted']} deleted",
+        f"{_plural(words['inserted'], 'word')} inserted, {words['deleted']} deleted",
         f"citations: {cites['added']} added, {cites['removed']} removed, "
         f"{cites['changed']} changed",
         f"references: {refs['added']} added, {refs['removed']} removed, "
@@ -667,6 +667,10 @@ def _summary(render: _Renderer, summary: dict, labels: tuple[str, str]) -> pf.Di
     return pf.Div(title, legend, pf.BulletList(*items),
                   pf.Para(pf.Str("Every"), pf.Space(), pf.Str("change:")), every,
                   identifier="diff-summary", classes=["diff-summary"])
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _words_of(text: str) -> list:
