@@ -281,3 +281,44 @@ def test_a_revision_that_does_not_parse(repo, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith("HEAD:text/paper.md:2: YAML front matter: ")
+
+
+def _word_text(docx: Path, how: str) -> list[str]:
+    out, _ = pandoc.run([str(docx), f"--track-changes={how}", "-t", "plain",
+                         "--wrap=none"])
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def test_accepting_or_rejecting_every_change_in_word(fixture_diff):
+    """Accept all gives NEW, reject all gives OLD, paragraph for paragraph:
+    whole paragraphs are tracked with their paragraph marks, so nothing is
+    left behind as an empty paragraph."""
+    import build
+    from filters import backlinks
+
+    def body(lines: list[str]) -> list[str]:
+        return lines[lines.index("Introduction"):]
+
+    def ours(name: str) -> list[str]:
+        doc = build.run_filters(build.read(FIXTURE / name), without=(backlinks,))
+        out, _ = pandoc.run(["-f", "json", "-t", "plain", "--wrap=none"],
+                            pandoc.to_json(doc))
+        return [line for line in out.splitlines() if line.strip()]
+
+    docx = fixture_diff / "new-diff.docx"
+    assert body(_word_text(docx, "reject")) == body(ours("old.md"))
+    assert body(_word_text(docx, "accept")) == body(ours("new.md"))
+
+
+def test_word_ids_are_unique_and_paragraph_marks_tracked(fixture_diff):
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(fixture_diff / "new-diff.docx") as docx:
+        xml = docx.read("word/document.xml").decode("utf-8")
+    ids = re.findall(r'<w:(?:ins|del) [^>]*w:id="(\d+)"', xml)
+    assert len(ids) == len(set(ids))
+    # 2 whole paragraphs inserted (the new ends of the moves), 4 deleted
+    # (one paragraph, the old ends of the moves, the Snyder reference).
+    assert xml.count("<w:rPr><w:ins ") == 2
+    assert xml.count("<w:rPr><w:del ") == 4
