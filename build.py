@@ -11,6 +11,7 @@ order with citeproc once among them, then write each format from that AST.
     python build.py verify           build twice, differently; same bytes?
     python build.py rebuild X.pdf    rebuild a PDF from the sources it carries
     python build.py diff OLD [NEW]   what changed between two revisions
+    python build.py submit           the journal package, checked first
     python build.py --help           every command and option
 """
 
@@ -58,6 +59,7 @@ PIPELINE = [
 ]
 FORMATS = ("pdf", "html", "epub")
 EMBEDDED_MANIFEST = "manifest.json"  # the inputs' manifest inside the PDF
+JATS_DTDS_VERSION = "0.0.10"  # npm @jats4r/dtds, to validate the JATS offline
 
 
 @dataclass
@@ -175,16 +177,25 @@ def run_filters(source: Source, *, through_citeproc: bool = True,
     """The PIPELINE in order, in-process on the one AST.
 
     With `through_citeproc=False` it stops before citeproc (for `check`,
-    which reads the citation records before rendering); `without` leaves
-    filters out (`diff` compares documents without back-links).
+    which reads the citation records before rendering, and for `submit`,
+    which anonymises a copy there); `without` leaves filters out (`diff`
+    compares documents without back-links).
     """
-    doc = source.doc
-    for step in PIPELINE:
+    doc = _steps(source.doc, source, PIPELINE[:PIPELINE.index(CITEPROC)], without)
+    return finish(doc, source, without) if through_citeproc else doc
+
+
+def finish(doc: pf.Doc, source: Source, without: tuple = ()) -> pf.Doc:
+    """The PIPELINE from citeproc on, for a document the earlier filters
+    have been through."""
+    return _steps(doc, source, PIPELINE[PIPELINE.index(CITEPROC):], without)
+
+
+def _steps(doc: pf.Doc, source: Source, steps: list, without: tuple) -> pf.Doc:
+    for step in steps:
         if step in without:
             continue
         if step == CITEPROC:
-            if not through_citeproc:
-                break
             _stop_on_errors(source)
             doc = _carry_state(doc, cite(doc))
         else:
@@ -398,6 +409,120 @@ def _inside(path: Path, revision) -> str:
     return "/".join(parts[parts.index("old" if "old" in parts else "new") + 1:])
 
 
+def command_submit(args) -> int:
+    """The journal package in OUT/submission/ and OUT/submission.zip."""
+    from pubbuild import pdf, submission, wordref
+
+    progress = Progress(args.quiet)
+    profile = submission.load_profile(args.profile)
+    with progress.stage("read + filters"):
+        source = read(args.manuscript, args.csl)
+        before = run_filters(source, through_citeproc=False, without=(backlinks,))
+        doc = finish(pandoc.copy(before), source, without=(backlinks,))
+    requirements = submission.check(profile, doc, source.csl)
+    failed = [r for r in requirements if not r.ok]
+    for requirement in requirements:
+        progress.say(str(requirement))
+    if failed and not args.force:
+        raise BuildError(f"fails the journal profile {profile.path.stem!r}: "
+                         + "; ".join(f"{r.name} {r.measured} (limit: {r.limit})"
+                                     for r in failed)
+                         + " (--force packages it anyway)", source.path)
+    name = source.path.stem
+    sources = [*(bib.path for bib in source.bibliographies), source.csl,
+               *getattr(doc, "image_files", [])]
+    when = clock.build_time([source.path, *sources], doc.get_metadata("date", None))
+    job = formats.Job(source.path, name, source.reporter, when.moment)
+    inventory = manifest.Manifest(
+        source.path, sources,
+        {"commit": clock.source_commit([source.path, *sources]),
+         "date": clock.iso(when.moment)}, pandoc.version())
+    reference = wordref.reference_docx(line_numbers=bool(profile.get("line-numbers")))
+    files: dict[str, bytes] = {}
+    with progress.stage("manuscript PDF + DOCX"):
+        files[f"{name}.pdf"] = pdf.render(formats.print_html(doc, job),
+                                          manuscript=source.path, when=when.moment)
+        files[f"{name}.docx"] = formats.docx(doc, job, reference)
+    with progress.stage("title page"):
+        title_page = _title_page(doc)
+        files["title-page.pdf"] = pdf.render(formats.print_html(title_page, job),
+                                             manuscript=source.path, when=when.moment)
+        files["title-page.docx"] = formats.docx(title_page, job, reference)
+    anonymous = []
+    if profile.get("blind", True):
+        with progress.stage("anonymised PDF + DOCX"):
+            authors = submission.authors_of(doc)
+            masked = (submission.self_cited(source.index, authors)
+                      if profile.get("mask-self-citations", True) else {})
+            blind = finish(submission.anonymise(pandoc.copy(before), masked), source,
+                           without=(backlinks,))
+            blind_job = formats.Job(source.path, "manuscript-anonymous",
+                                    source.reporter, when.moment)
+            files["manuscript-anonymous.pdf"] = pdf.render(
+                formats.print_html(blind, blind_job), manuscript=source.path,
+                when=when.moment)
+            files["manuscript-anonymous.docx"] = formats.docx(blind, blind_job,
+                                                              reference)
+            anonymous = ["manuscript-anonymous.pdf", "manuscript-anonymous.docx"]
+            leaks = submission.scan({n: files[n] for n in anonymous}, authors.needles)
+            if leaks:
+                raise BuildError("the anonymised manuscript names an author: "
+                                 + leaks[0], source.path)
+    with progress.stage("JATS"):
+        jats, _ = pandoc.write(pandoc.copy(doc), "jats_publishing", ["--standalone"],
+                               file=source.path, env=job.env)
+        files[f"{name}.jats.xml"] = jats
+        errors = submission.validate_jats(jats, _jats_dtds())
+        if errors:
+            raise BuildError(f"the JATS does not validate: {errors[0]}", source.path)
+    for label, path in inventory.source_files().items():
+        files[f"source/{label}"] = path.read_bytes()
+    inventory.outputs = {k: v for k, v in files.items() if not k.startswith("source/")}
+    listing = inventory.complete()
+    listing["submission"] = {
+        "profile": profile.path.stem,
+        "requirements": [{"name": r.name, "measured": r.measured, "limit": r.limit,
+                          "ok": r.ok} for r in requirements],
+        "forced": bool(failed),
+        "anonymised": anonymous,
+        "self-citations-masked": sorted(masked) if anonymous else [],
+    }
+    files["MANIFEST.json"] = manifest.to_json(listing)
+    out = args.out.resolve()
+    package = submission.zip_files(files, when.moment)
+    for label, data in files.items():
+        _write_atomically(out / "submission" / label, data)
+    _write_atomically(out / "submission.zip", package)
+    progress.say(f"wrote {display_path(out / 'submission')}/ ({len(files)} files) and "
+                 f"{display_path(out / 'submission.zip')} ({_size(len(package))})")
+    return 0
+
+
+def _title_page(doc: pf.Doc) -> pf.Doc:
+    """Title, authors, positions, affiliations, e-mail: no text, no abstract."""
+    page = pandoc.copy(doc)
+    page.content = []
+    for key in ("abstract", "keywords"):
+        if key in page.metadata:
+            del page.metadata[key]
+    return page
+
+
+def _jats_dtds() -> Path:
+    """The JATS DTDs of the npm package @jats4r/dtds (.ci/run installs it)."""
+    configured = os.environ.get("PUBBUILD_JATS_DTDS")
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    path = Path(configured) if configured else (
+        cache / "pubbuild" / f"jats4r-dtds-{JATS_DTDS_VERSION}" / "node_modules"
+        / "@jats4r" / "dtds" / "schema")
+    if not (path / "catalog.xml").is_file():
+        raise BuildError(f"JATS DTDs not found at {path}: npm install --prefix "
+                         f"{cache / 'pubbuild' / f'jats4r-dtds-{JATS_DTDS_VERSION}'} "
+                         f"@jats4r/dtds@{JATS_DTDS_VERSION} "
+                         "(or set PUBBUILD_JATS_DTDS)")
+    return path
+
+
 def _by_line(diagnostic) -> int:
     return diagnostic.line or 0
 
@@ -456,7 +581,28 @@ def command_check(args) -> int:
           f"{kinds['text']} plain text, {kinds['narrative']} narrative, "
           f"{kinds['pandoc']} [@key]); {used} of {len(entries)} entries cited; "
           f"{errors} errors, {len(source.reporter.warnings)} warnings", file=out)
-    return 1 if errors else 0
+    failed = _check_profile(args.profile, doc, source, out) if args.profile else []
+    return 1 if errors or failed else 0
+
+
+def _check_profile(name: str, doc: pf.Doc, source: Source, out) -> list:
+    """The journal profile's requirements, measured; the failed ones."""
+    from pubbuild import submission
+
+    profile = submission.load_profile(name)
+    requirements = submission.check(profile, doc, source.csl)
+    failed = [r for r in requirements if not r.ok]
+    print(f"\nJournal profile {profile.path.stem!r} "
+          f"({profile.get('name', profile.path.stem)}): "
+          f"{len(requirements) - len(failed)} of {len(requirements)} requirements "
+          "met", file=out)
+    for requirement in requirements:
+        print(requirement, file=out)
+    for requirement in failed:
+        print(f"{display_path(source.path)}: fails {profile.path.stem!r}: "
+              f"{requirement.name} {requirement.measured} (limit: {requirement.limit})",
+              file=sys.stderr)
+    return failed
 
 
 def _nocite(doc: pf.Doc, cited: set[str], source: Source) -> None:
@@ -553,10 +699,25 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--date", help="the tracked changes' date, ISO 8601 "
                       "(default: NEW's commit date)")
     diff.set_defaults(run=command_diff)
+    submit = commands.add_parser(
+        "submit", parents=[common, output],
+        help="check the manuscript against a journal profile, then write the "
+             "submission package: PDF and DOCX, an anonymised PDF and DOCX, a "
+             "title page, JATS, the sources and MANIFEST.json, and one zip")
+    submit.add_argument("--profile", metavar="NAME",
+                        help="journals/NAME.yaml or a path to a profile "
+                             "(default: journals/default.yaml)")
+    submit.add_argument("--force", action="store_true",
+                        help="package even if a requirement fails (the failure "
+                             "is recorded in MANIFEST.json)")
+    submit.set_defaults(run=command_submit)
     check = commands.add_parser(
         "check", parents=[common],
         help="list every citation, what it resolved to and how it renders; "
              "report bibliography problems; exit 1 on any error")
+    check.add_argument("--profile", metavar="NAME",
+                       help="also check against a journal profile (journals/NAME"
+                            ".yaml or a path): each requirement, measured")
     check.set_defaults(run=command_check)
     return top
 
@@ -565,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     defaults = {"manuscript": DEFAULT_MANUSCRIPT, "csl": None, "debug": False,
                 "out": DEFAULT_OUT, "quiet": False, "format": None,
-                "run": command_build}
+                "profile": None, "run": command_build}
     for key, value in defaults.items():
         if not hasattr(args, key):
             setattr(args, key, value)

@@ -21,6 +21,7 @@ import datetime
 import functools
 import io
 import re
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -104,12 +105,19 @@ def epub(doc: pf.Doc, job: Job) -> bytes:
     return out
 
 
-def docx(doc: pf.Doc, job: Job) -> bytes:
+def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
     """Word: insertion/deletion Spans with author and date become tracked
     changes (w:ins, w:del) in pandoc's DOCX writer; then `track_paragraphs`
-    makes whole inserted or deleted paragraphs tracked as paragraphs."""
-    out, _ = pandoc.write(_copy(doc), "docx", _common(doc, job, shift=False),
-                          file=job.manuscript, env=job.env)
+    makes whole inserted or deleted paragraphs tracked as paragraphs.
+    `reference`: a reference .docx whose styles, page and footer it uses."""
+    with tempfile.TemporaryDirectory(prefix="pubbuild-ref-") as tmp:
+        args = _common(doc, job, shift=False)
+        if reference is not None:
+            path = Path(tmp, "reference.docx")
+            path.write_bytes(reference)
+            args.append(f"--reference-doc={path}")
+        out, _ = pandoc.write(_copy(doc), "docx", args, file=job.manuscript,
+                              env=job.env)
     return track_paragraphs(out)
 
 

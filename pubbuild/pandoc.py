@@ -66,6 +66,17 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
     return proc.stdout, warnings
 
 
+def run_bytes(args: list[str]) -> tuple[bytes, list[str]]:
+    """Run pandoc for binary output on stdout (a data file, say)."""
+    proc = subprocess.run([pandoc_path(), *args], capture_output=True, env=_ENV)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise _error(stderr, None)
+    warnings = [line.removeprefix("[WARNING] ").strip()
+                for line in stderr.splitlines() if line.startswith("[WARNING]")]
+    return proc.stdout, warnings
+
+
 def _error(stderr: str, file: Path | None) -> BuildError:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     yaml = _YAML.search(stderr)
@@ -121,6 +132,11 @@ def to_json(doc: pf.Doc) -> str:
     stream = io.StringIO()
     pf.dump(doc, stream)
     return stream.getvalue()
+
+
+def copy(doc: pf.Doc) -> pf.Doc:
+    """A deep copy of a Doc (its per-run attributes are not copied)."""
+    return pf.load(io.StringIO(to_json(doc)))
 
 
 def citeproc(doc: pf.Doc, *, resource_path: Path | None = None) -> pf.Doc:
