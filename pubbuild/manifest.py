@@ -80,10 +80,15 @@ class Manifest:
             "tools": tool_versions(self.pandoc_version),
         }
 
-    def complete(self) -> dict:
-        return {**self.inputs(),
-                "outputs": {name: _describe(data)
-                            for name, data in sorted(self.outputs.items())}}
+    def complete(self, keys: dict[str, str] | None = None) -> dict:
+        """With the outputs; `keys`: output name -> its cache key."""
+        keys = keys or {}
+        outputs = {}
+        for name, data in sorted(self.outputs.items()):
+            outputs[name] = _describe(data)
+            if name in keys:
+                outputs[name]["key"] = keys[name]
+        return {**self.inputs(), "outputs": outputs}
 
 
 def pipeline_files() -> dict[str, Path]:

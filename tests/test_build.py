@@ -216,6 +216,11 @@ def test_progress_lines_and_quiet(tmp_path):
     result = run_build("html", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert re.search(r"HTML \(pandoc\)\s+\d+\.\d\d s", result.stderr)
+    # Nothing changed: the second build says so and writes nothing.
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    again = run_build("html", "--out", str(tmp_path))
+    assert again.returncode == 0 and "Nothing to do: html of" in again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
     assert re.search(r"wrote .*article\.html \(\d+ KiB\)", result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "MANIFEST.json", "SHA256SUMS", "article.html"]
