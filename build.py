@@ -12,6 +12,7 @@ order with citeproc once among them, then write each format from that AST.
     python build.py rebuild X.pdf    rebuild a PDF from the sources it carries
     python build.py diff OLD [NEW]   what changed between two revisions
     python build.py submit           the journal package, checked first
+    python build.py watch            rebuild on change; serve with live reload
     python build.py --help           every command and option
 """
 
@@ -111,9 +112,7 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if not bib_paths:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
     csl = _style(doc, reporter, csl_option)
-    from pubbuild import citeindex  # here: citeproc-py is slow to import
-
-    bibs, index = citeindex.load(bib_paths, csl)
+    bibs, index = _index(bib_paths, csl)
     # citeproc resolves these later from any working directory.
     doc.metadata["bibliography"] = pf.MetaList(
         *(pf.MetaString(str(path)) for path in bib_paths))
@@ -125,6 +124,20 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if "reference-section-title" not in doc.metadata:
         doc.metadata["reference-section-title"] = pf.MetaInlines(pf.Str("References"))
     return Source(manuscript, doc, reporter, bibs, csl, index)
+
+
+_INDEXES: dict[tuple, tuple] = {}  # the watcher reuses an index while unchanged
+
+
+def _index(bib_paths: list[Path], csl: Path) -> tuple:
+    """The bibliographies and their citation index, made once per content."""
+    from pubbuild import citeindex  # here: citeproc-py is slow to import
+
+    content = tuple((path, path.read_bytes()) for path in [*bib_paths, csl])
+    if content not in _INDEXES:
+        _INDEXES.clear()
+        _INDEXES[content] = citeindex.load(bib_paths, csl)
+    return _INDEXES[content]
 
 
 def _meta_paths(doc: pf.Doc, key: str, reporter: Reporter) -> list[Path]:
@@ -593,6 +606,56 @@ def _jats_dtds() -> Path:
     return path
 
 
+def command_watch(args) -> int:
+    """Rebuild on every change and serve the HTML with live reload."""
+    import threading
+
+    from pubbuild import watch
+
+    out, manuscript = args.out.resolve(), args.manuscript.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    state = watch.State()
+    server = watch.serve(out, args.port, state)
+    port = server.server_address[1]
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    say(f"Serving http://127.0.0.1:{port}/{manuscript.stem}.html "
+        "(loopback only; Ctrl-C stops)")
+    quiet = Progress(quiet=True)
+    writing = threading.Lock()  # one MANIFEST.json writer at a time
+    last: dict = {}
+
+    def build_html():
+        source = read(manuscript, args.csl)
+        doc = run_filters(source)
+        last["build"] = (source, doc)
+        with writing:
+            write(["html"], doc, source, out, quiet, args.csl)
+
+    def build_rest():
+        source, doc = last["build"]
+        with writing:
+            write(["pdf", "epub"], doc, source, out, quiet, args.csl)
+
+    def files() -> list[Path]:
+        watched = [p for p in manuscript.parent.iterdir() if p.is_file()]
+        if "build" in last:
+            source, doc = last["build"]
+            watched += [bib.path for bib in source.bibliographies] + [source.csl]
+            watched += list(getattr(doc, "image_files", []))
+        for folder in ("templates", "styles", "fonts"):
+            watched += sorted(p for p in (ROOT / folder).iterdir() if p.is_file())
+        return watched
+
+    try:
+        watch.run(files, build_html, build_rest, state, say=say)
+    finally:
+        server.shutdown()
+    return 0
+
+
 def _by_line(diagnostic) -> int:
     return diagnostic.line or 0
 
@@ -773,6 +836,14 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--date", help="the tracked changes' date, ISO 8601 "
                       "(default: NEW's commit date)")
     diff.set_defaults(run=command_diff)
+    watcher = commands.add_parser(
+        "watch", parents=[common, output],
+        help="rebuild on every change and serve the HTML on 127.0.0.1 with "
+             "automatic reload; the PDF and EPUB follow")
+    watcher.add_argument("--port", type=int, default=8000,
+                         help="the port on 127.0.0.1 (default: 8000; 0 picks a "
+                              "free one)")
+    watcher.set_defaults(run=command_watch)
     submit = commands.add_parser(
         "submit", parents=[common, output],
         help="check the manuscript against a journal profile, then write the "
