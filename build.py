@@ -106,7 +106,15 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if not manuscript.is_file():
         raise BuildError("manuscript not found", manuscript)
     text = pandoc.read_utf8(manuscript)
-    doc = pandoc.parse_markdown(text, manuscript)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Pandoc parses (a subprocess) while the bibliography's index, named
+        # in the front matter, is made here; the real lookups below then
+        # find it ready, or make it if the guess was wrong.
+        parsing = pool.submit(pandoc.parse_markdown, text, manuscript)
+        _warm_index(text, manuscript, csl_option)
+        doc = parsing.result()
     reporter = Reporter(SourceText(manuscript, text))
     bib_paths = _meta_paths(doc, "bibliography", reporter)
     if not bib_paths:
@@ -127,6 +135,26 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
 
 
 _INDEXES: dict[tuple, tuple] = {}  # the watcher reuses an index while unchanged
+
+
+def _warm_index(text: str, manuscript: Path, csl_option: str | None) -> None:
+    """Make the index of the files the front matter names, if it reads
+    plainly; any problem is left for `read` to report properly."""
+    import yaml
+
+    try:
+        end = text.index("\n---", 3)
+        meta = yaml.safe_load(text[3:end]) if text.startswith("---") else None
+        bibs = meta.get("bibliography")
+        bibs = [bibs] if isinstance(bibs, str) else list(bibs)
+        paths = [(manuscript.parent / b).resolve() for b in bibs]
+        style = csl_option or meta.get("csl")
+        csl = ((manuscript.parent / style).resolve() if style and not csl_option
+               else None)
+        if csl is not None and csl.is_file() and all(p.is_file() for p in paths):
+            _index(paths, csl)
+    except Exception:  # noqa: BLE001 (a guess: read() reports real problems)
+        return
 
 
 def _index(bib_paths: list[Path], csl: Path) -> tuple:
@@ -308,14 +336,15 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     todo = cache.stale(formats_wanted, name, out, keys)
     job = formats.Job(source.path, name, source.reporter, when.moment)
     results: dict[str, bytes] = {}
+    if "pdf" in todo:
+        with progress.stage("print HTML (pandoc, SVG math)"):
+            printable = formats.print_html(doc, job)
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = {}
         for fmt, writer in (("html", formats.html), ("epub", formats.epub)):
             if fmt in todo:
                 pending[fmt] = pool.submit(_timed, writer, doc, job)
         if "pdf" in todo:
-            with progress.stage("print HTML (pandoc, SVG math)"):
-                printable = formats.print_html(doc, job)
             with progress.stage("PDF (WeasyPrint)"):
                 # The PDF carries its sources and the manifest of its inputs,
                 # so that `build.py rebuild` can make it again from it alone.

@@ -99,7 +99,8 @@ def by_hand(tmp: Path, env: dict):
             _quote([pandoc, *common, "-s", "--template",
                     str(ROOT / "templates/print.html"), "-o", str(out / "p.html")]),
             _quote([str(BIN / "weasyprint"), str(out / "p.html"), str(out / "a.pdf"),
-                    "-s", str(ROOT / "styles/print.css")]),
+                    "-s", str(ROOT / "styles/print.css"), "--pdf-tags",
+                    "--pdf-variant", "pdf/ua-1"]),
         ])
         return timed(["bash", "-c", script], manuscript.parent, env)
     return run
@@ -120,8 +121,10 @@ def weasyprint_alone(tmp: Path, env: dict):
     fonts = {**env, "FONTCONFIG_FILE": str(ROOT / "fonts" / "fonts.conf")}
 
     def run():
+        # The same PDF options our build uses: tagged, PDF/UA-1.
         return timed([str(BIN / "weasyprint"), str(page), str(tmp / "c.pdf"), "-s",
-                      str(ROOT / "styles/print.css")], tmp, fonts)
+                      str(ROOT / "styles/print.css"), "--pdf-tags",
+                      "--pdf-variant", "pdf/ua-1"], tmp, fonts)
     return run
 
 

@@ -114,7 +114,9 @@ def finalize(doc: pf.Doc) -> None:
 
 
 def main(doc: pf.Doc | None = None) -> pf.Doc | None:
-    return pf.run_filter(action, prepare=prepare, finalize=finalize, doc=doc)
+    # Metadata only: no action to walk the body with (it would visit every
+    # element for nothing).
+    return pf.run_filters([], prepare=prepare, finalize=finalize, doc=doc)
 
 
 # -- reading the forms -----------------------------------------------------

@@ -294,13 +294,12 @@ def test_accepting_or_rejecting_every_change_in_word(fixture_diff):
     whole paragraphs are tracked with their paragraph marks, so nothing is
     left behind as an empty paragraph."""
     import build
-    from filters import backlinks
 
     def body(lines: list[str]) -> list[str]:
         return lines[lines.index("Introduction"):]
 
     def ours(name: str) -> list[str]:
-        doc = build.run_filters(build.read(FIXTURE / name), without=(backlinks,))
+        doc = build.run_filters(build.read(FIXTURE / name), without=("backlinks",))
         out, _ = pandoc.run(["-f", "json", "-t", "plain", "--wrap=none"],
                             pandoc.to_json(doc))
         return [line for line in out.splitlines() if line.strip()]
