@@ -150,3 +150,27 @@ def wait_for(url: str, condition, seconds: float = 60) -> str:
             pass
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting on {url}; last page: {text[:300]}")
+
+
+def test_the_fast_path_gives_the_bytes_of_a_cold_build(project):
+    """A rebuild that remakes only the PDF leaves the folder exactly as a
+    cold build of the same sources would: outputs, MANIFEST.json and
+    SHA256SUMS alike."""
+    warm, cold = project / "dist-warm", project / "dist-cold"
+    build(project, warm)
+    css = project / "styles" / "print.css"
+    original = css.read_bytes()
+    try:
+        css.write_bytes(original + b"\n/* changed */\n")
+        partial = build(project, warm)
+        written = [line.split()[1].rsplit(".", 1)[1]
+                   for line in partial.stderr.splitlines() if line.startswith("wrote ")]
+        assert written == ["pdf"]
+        build(project, cold)
+        warm_files = {p.name: p.read_bytes() for p in warm.iterdir()}
+        cold_files = {p.name: p.read_bytes() for p in cold.iterdir()}
+        assert warm_files == cold_files
+    finally:
+        css.write_bytes(original)
+        shutil.rmtree(warm, ignore_errors=True)
+        shutil.rmtree(cold, ignore_errors=True)
