@@ -19,6 +19,7 @@ order with citeproc once among them, then write each format from that AST.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
@@ -45,6 +46,7 @@ CITEPROC = "citeproc"  # where pandoc's citeproc runs among the filters
 PIPELINE = [
     "authors",      # metadata only: any place before the writers would do
     "figures",      # alt text and image checks: any place before the writers
+    "rawhtml",      # raw HTML made safe: any place before the writers
     "punctuation",  # dashes, ellipses: before citations, as the reader would
     "citations",    # before citeproc: it creates the Cites citeproc renders
     "quotes",       # after citations (a citation is a unit it does not look
@@ -129,6 +131,10 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     # the manuscript says otherwise.
     if "link-citations" not in doc.metadata:
         doc.metadata["link-citations"] = pf.MetaBool(True)
+    if "lang" not in doc.metadata:
+        # Hyphenation, the quotation style, the HTML and the tagged PDF all
+        # need a language; pandoc's own default is English.
+        doc.metadata["lang"] = pf.MetaString("en-US")
     if "reference-section-title" not in doc.metadata:
         doc.metadata["reference-section-title"] = pf.MetaInlines(pf.Str("References"))
     return Source(manuscript, doc, reporter, bibs, csl, index)
@@ -377,8 +383,7 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     progress.say(f"  date {clock.iso(when.moment)} (from {when.origin}), "
                  f"commit {inventory.source['commit'] or 'none'}"
                  + (f"; up to date: {', '.join(sorted(kept))}" if kept else ""))
-    for path, data in files.items():
-        _write_atomically(path, data)
+    write_files(files)
     return [out / label for label in results]
 
 
@@ -387,18 +392,62 @@ def _timed(function, *args):
     return function(*args), time.perf_counter() - start
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside the target and rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+TEMPORARY = ".pubbuild-tmp-"  # the names files have until they are complete
+
+
+def write_files(files: dict[Path, bytes]) -> None:
+    """Write every file beside its target, then rename them all into place.
+
+    A reader never sees half a file, and a build that fails while writing
+    (a full disk, a folder it may not write to) leaves every previous output
+    as it was. Builds into the same folder take turns (a lock), and what a
+    killed build left behind is cleared first.
+    """
+    folders = sorted({path.parent for path in files})
     try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create the output folder: {exc.strerror}",
+                         exc.filename) from None
+    with _folder_lock(folders[0]):
+        for folder in folders:
+            for stale in folder.glob(f".*{TEMPORARY}*"):
+                stale.unlink(missing_ok=True)
+        written: dict[Path, str] = {}
+        try:
+            for path, data in files.items():
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMPORARY}",
+                                           dir=path.parent)
+                written[path] = tmp
+                with os.fdopen(fd, "wb") as stream:
+                    stream.write(data)
+                os.chmod(tmp, 0o644)
+        except OSError as exc:
+            for tmp in written.values():
+                Path(tmp).unlink(missing_ok=True)
+            target = next(reversed(written), folders[0])
+            raise BuildError(f"cannot write {display_path(target)}: "
+                             f"{exc.strerror or exc}; the previous outputs are "
+                             "unchanged", target) from None
+        for path, tmp in written.items():
+            os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock per output folder, kept outside it (in the temp
+    folder) so that the folder holds only the outputs."""
+    import fcntl
+    import hashlib
+
+    name = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"pubbuild-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 # -- commands --------------------------------------------------------------
@@ -420,6 +469,13 @@ def command_build(args) -> int:
         doc = run_filters(source)
     for diagnostic in source.reporter.warnings:
         progress.say(str(diagnostic))
+    if args.strict and source.reporter.warnings:
+        # --strict: every warning is an error, one line each.
+        for diagnostic in source.reporter.warnings[1:]:
+            print(str(diagnostic).replace(": warning: ", ": error: ", 1),
+                  file=sys.stderr)
+        first = source.reporter.warnings[0]
+        raise BuildError(f"error: {first.message} (--strict)", first.file, first.line)
     written = write(wanted, doc, source, args.out.resolve(), progress, args.csl)
     total = time.perf_counter() - progress.started
     for path in written:
@@ -490,8 +546,7 @@ def command_diff(args) -> int:
             out / f"{name}.json": compare.to_json(result, old_rev, new_rev, author,
                                                  date),
         }
-    for path, data in files.items():
-        _write_atomically(path, data)
+    write_files(files)
     summary = result.summary
     if not args.quiet:
         print(f"{len(result.changes)} changes from {old_rev.label} to "
@@ -602,9 +657,8 @@ def command_submit(args) -> int:
     files["MANIFEST.json"] = manifest.to_json(listing)
     out = args.out.resolve()
     package = submission.zip_files(files, when.moment)
-    for label, data in files.items():
-        _write_atomically(out / "submission" / label, data)
-    _write_atomically(out / "submission.zip", package)
+    write_files({**{out / "submission" / label: data for label, data in files.items()},
+                 out / "submission.zip": package})
     progress.say(f"wrote {display_path(out / 'submission')}/ ({len(files)} files) and "
                  f"{display_path(out / 'submission.zip')} ({_size(len(package))})")
     return 0
@@ -816,6 +870,8 @@ def parser() -> argparse.ArgumentParser:
                              "(default: the front matter's `csl:`)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show a traceback on errors (for bug reports)")
+    common.add_argument("--strict", action="store_true", default=argparse.SUPPRESS,
+                        help="treat every warning as an error")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--out", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                         help="where outputs are written (default: dist/)")
@@ -900,7 +956,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     defaults = {"manuscript": DEFAULT_MANUSCRIPT, "csl": None, "debug": False,
                 "out": DEFAULT_OUT, "quiet": False, "format": None,
-                "profile": None, "run": command_build}
+                "profile": None, "strict": False, "run": command_build}
     for key, value in defaults.items():
         if not hasattr(args, key):
             setattr(args, key, value)
@@ -910,6 +966,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(f"error: {error}" if error.file is None else str(error),
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # The machine, not the manuscript: a full disk or a file size limit
+        # while a tool wrote a temporary file. Nothing was written to --out.
+        if args.debug:
+            traceback.print_exc()
+        print(f"{display_path(args.manuscript)}: {exc.strerror or exc} while "
+              "writing a temporary file; the previous outputs are unchanged",
+              file=sys.stderr)
+        return 1
+    except RecursionError:
+        # Thousands of nested brackets or block quotes: deeper than the
+        # document tree can be walked. An input problem, not a crash.
+        if args.debug:
+            traceback.print_exc()
+        print(f"{display_path(args.manuscript)}: nested too deeply to process "
+              "(thousands of levels of brackets, lists or block quotes)",
               file=sys.stderr)
         return 1
 

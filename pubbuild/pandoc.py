@@ -49,26 +49,63 @@ def version() -> str:
     return out.split("\n", 1)[0].removeprefix("pandoc").strip()
 
 
+def limits() -> tuple[float, int]:
+    """(seconds, MiB) one pandoc run or the PDF's render may take;
+    PUBBUILD_TIME_LIMIT (seconds) and PUBBUILD_MEMORY_LIMIT (MiB) change them."""
+    try:
+        return (float(os.environ.get("PUBBUILD_TIME_LIMIT", "300")),
+                int(os.environ.get("PUBBUILD_MEMORY_LIMIT", "2048")))
+    except ValueError:
+        raise BuildError("PUBBUILD_TIME_LIMIT and PUBBUILD_MEMORY_LIMIT must be "
+                         "numbers (seconds, MiB)") from None
+
+
+def _command(args: list[str]) -> list[str]:
+    # The heap limit is pandoc's own (GHC's runtime): a pathological input
+    # ends with "Heap exhausted" instead of taking the machine's memory.
+    return [pandoc_path(), "+RTS", f"-M{limits()[1]}m", "-RTS", *args]
+
+
 def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
         env: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """Run pandoc; return (stdout, warnings). `file` names the input for errors.
 
-    `env` adds variables (SOURCE_DATE_EPOCH) to a minimal environment.
+    `env` adds variables (SOURCE_DATE_EPOCH) to a minimal environment. The
+    run is limited in time and memory (`limits`); past either it is an error.
     """
-    proc = subprocess.run(
-        [pandoc_path(), *args], input=stdin, capture_output=True, text=True,
-        encoding="utf-8", env={**_ENV, **(env or {})},
-    )
+    try:
+        proc = subprocess.run(
+            _command(args), input=stdin, capture_output=True, text=True,
+            encoding="utf-8", env={**_ENV, **(env or {})}, timeout=limits()[0],
+        )
+    except subprocess.TimeoutExpired:  # the child is killed by run()
+        raise BuildError(f"pandoc did not finish within {limits()[0]:g} s "
+                         "(PUBBUILD_TIME_LIMIT)", file) from None
     warnings = [line.removeprefix("[WARNING] ").strip()
                 for line in proc.stderr.splitlines() if line.startswith("[WARNING]")]
+    if proc.returncode < 0:
+        raise BuildError(f"pandoc was stopped by signal {-proc.returncode} "
+                         f"({_signal_name(-proc.returncode)})", file)
     if proc.returncode != 0:
         raise _error(proc.stderr, file)
     return proc.stdout, warnings
 
 
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return "unknown"
+    return {"SIGXFSZ": "a file grew past the size limit: is the disk full?",
+            "SIGKILL": "killed, perhaps for memory"}.get(name, name)
+
+
 def run_bytes(args: list[str]) -> tuple[bytes, list[str]]:
     """Run pandoc for binary output on stdout (a data file, say)."""
-    proc = subprocess.run([pandoc_path(), *args], capture_output=True, env=_ENV)
+    proc = subprocess.run(_command(args), capture_output=True, env=_ENV,
+                          timeout=limits()[0])
     stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
         raise _error(stderr, None)
@@ -79,6 +116,9 @@ def run_bytes(args: list[str]) -> tuple[bytes, list[str]]:
 
 def _error(stderr: str, file: Path | None) -> BuildError:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if "Heap exhausted" in stderr:
+        return BuildError(f"pandoc needed more than {limits()[1]} MiB "
+                          "(PUBBUILD_MEMORY_LIMIT)", file)
     yaml = _YAML.search(stderr)
     if yaml:
         # The parser counts from the front matter's first line.

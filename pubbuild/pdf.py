@@ -14,11 +14,15 @@ This module must not know about pandoc or the other formats.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import logging
 import os
 import re
+import resource
+import signal
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -64,17 +68,62 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
                  for name, data, relationship in attachments]
         relationships = {name: relationship for name, _, relationship in attachments}
         out = io.BytesIO()
-        document.write_pdf(out, stylesheets=sheets, font_config=fonts,
-                           pdf_tags=True, pdf_variant="pdf/ua-1",
-                           pdf_identifier=True, attachments=files,
-                           finisher=lambda _doc, pdf: _associate(pdf, relationships))
+        with _limited():
+            document.write_pdf(out, stylesheets=sheets, font_config=fonts,
+                               pdf_tags=True, pdf_variant="pdf/ua-1",
+                               pdf_identifier=True, attachments=files,
+                               finisher=lambda _doc, pdf: _associate(pdf,
+                                                                     relationships))
     except FatalURLFetchingError as exc:
         raise BuildError(str(exc), manuscript) from None
+    except MemoryError:
+        raise BuildError(f"the PDF needed more than {_limits()[1]} MiB "
+                         "(PUBBUILD_MEMORY_LIMIT)", manuscript) from None
+    except _OutOfTime:
+        raise BuildError(f"the PDF did not finish within {_limits()[0]:g} s "
+                         "(PUBBUILD_TIME_LIMIT)", manuscript) from None
     finally:
         logger.removeHandler(problems)
     if problems.errors:
         raise BuildError(problems.errors[0], manuscript)
     return out.getvalue()
+
+
+class _OutOfTime(BaseException):
+    """Not an Exception: WeasyPrint's own `except Exception` must not
+    swallow it."""
+
+
+def _limits() -> tuple[int, int]:
+    from pubbuild import pandoc
+
+    return pandoc.limits()
+
+
+@contextlib.contextmanager
+def _limited():
+    """The render's wall-clock and memory limits: an alarm (in the main
+    thread) and the process's data size, both restored afterwards."""
+    seconds, mib = _limits()
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    wanted = mib * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))
+    timed = threading.current_thread() is threading.main_thread()
+    if timed:
+        def ring(_signum, _frame):
+            raise _OutOfTime
+
+        previous = signal.signal(signal.SIGALRM, ring)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        if timed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
 def _associate(pdf, relationships: dict[str, str]) -> None:

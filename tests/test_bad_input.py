@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -131,15 +132,19 @@ def test_bibliography_warnings_do_not_stop_the_check(tmp_path):
 # -- the build (python build.py [FORMAT]) ------------------------------------
 
 def build(manuscript: Path, out: Path, *args: str, cwd: Path | None = None,
-          script: Path = ROOT / "build.py"):
+          script: Path = ROOT / "build.py", env: dict | None = None, preexec=None):
+    import os
     import subprocess
     import sys
 
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    environment.update(env or {})
     return subprocess.run(
         # -q: progress lines off, so stderr holds only what went wrong.
         [sys.executable, str(script), "-q", *args, "--manuscript", str(manuscript),
          "--out", str(out)], capture_output=True, text=True,
-        cwd=cwd or manuscript.parent, timeout=300)
+        cwd=cwd or manuscript.parent, timeout=300, env=environment,
+        preexec_fn=preexec)
 
 
 def test_build_of_a_missing_manuscript_writes_nothing(tmp_path):
@@ -220,3 +225,207 @@ def test_bad_image(tmp_path, image, message):
     line = one_error_line(build(manuscript, out))
     assert line == f"paper.md:9: {message}"
     assert not out.exists()
+
+
+# -- untrusted manuscripts: nothing outside is read, nothing runs -----------
+
+def all_output_text(out: Path) -> str:
+    """Every byte of every output, PDF streams and zip members decompressed."""
+    import contextlib
+    import io
+    import zipfile
+    import zlib
+
+    texts = []
+    for path in out.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        texts.append(data.decode("latin-1"))
+        if data[:2] == b"PK":
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                texts += [archive.read(m).decode("latin-1") for m in archive.namelist()]
+        for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+            with contextlib.suppress(zlib.error):
+                texts.append(zlib.decompress(stream.group(1)).decode("latin-1"))
+    return "\n".join(texts)
+
+
+def test_raw_html_cannot_reach_outside_or_run(tmp_path):
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("SECRET-7f3c2a91")
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    body = (f'Text ([Vu, 2021](#)).\n\n<img src="file://{secret}">\n\n'
+            f'<link rel="attachment" href="{secret}">\n\n'
+            f'<style>@import url(file://{secret});</style>\n\n'
+            '<script>alert("boo")</script>\n\n'
+            '<p onclick="steal()">Click <a href="javascript:steal()">here</a>.</p>\n')
+    manuscript = project(folder, body=body)
+    out = folder / "dist"
+    result = build(manuscript, out)
+    assert result.returncode == 0, result.stderr
+    # Each removal is a warning naming the manuscript.
+    report = check(manuscript).stdout
+    assert re.search(r"paper\.md:\d+: warning: raw HTML: <img> loading '", report)
+    assert "raw HTML: <script> and its content removed" in report
+    assert "raw HTML: the onclick handler of <p> removed" in report
+    everything = all_output_text(out)
+    assert "SECRET-7f3c2a91" not in everything
+    # What a browser or an e-reader would run. (The PDF carries the
+    # manuscript's source as an attachment, text that nothing runs.)
+    epub_only = tmp_path / "epub-only"
+    epub_only.mkdir()
+    (epub_only / "paper.epub").write_bytes((out / "paper.epub").read_bytes())
+    for html in (out / "paper.html").read_text(), all_output_text(epub_only):
+        assert "<script>alert" not in html and "onclick" not in html
+        assert "javascript:" not in html
+    assert "Click" in (out / "paper.html").read_text()  # the text stays
+
+
+def test_no_request_reaches_a_server(tmp_path):
+    import http.server
+    import threading
+
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            requests.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        folder = tmp_path / "paper"
+        folder.mkdir()
+        raw = project(folder, body=f'Text ([Vu, 2021](#)).\n\n'
+                                   f'<img src="http://127.0.0.1:{port}/raw.png">\n')
+        assert build(raw, folder / "dist").returncode == 0
+        linked = project(folder, body=f"Text ([Vu, 2021](#)).\n\n"
+                                      f"![A figure.](http://127.0.0.1:{port}/x.png)\n")
+        line = one_error_line(build(linked, folder / "dist2"))
+        assert line.endswith("only local files can be used (the build never "
+                             "fetches from the network)")
+    finally:
+        server.shutdown()
+    assert requests == []
+
+
+def test_pathological_markdown_ends_within_the_limits(tmp_path):
+    import time
+
+    body = "[" * 30000 + "a" + "]" * 30000 + "\n"
+    manuscript = project(tmp_path, body=body)
+    started = time.monotonic()
+    result = build(manuscript, tmp_path / "dist", env={"PUBBUILD_MEMORY_LIMIT": "256"})
+    assert time.monotonic() - started < 60
+    line = one_error_line(result)
+    assert line == "paper.md: pandoc needed more than 256 MiB (PUBBUILD_MEMORY_LIMIT)"
+    deep = project(tmp_path, body="> " * 3000 + "deep\n\nText ([Vu, 2021](#)).\n")
+    line = one_error_line(build(deep, tmp_path / "dist",
+                                env={"PUBBUILD_TIME_LIMIT": "60"}))
+    assert line == ("paper.md: nested too deeply to process (thousands of levels "
+                    "of brackets, lists or block quotes)")
+    assert time.monotonic() - started < 120
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_render_past_the_time_limit_fails_cleanly(tmp_path):
+    out = tmp_path / "dist"
+    result = build(ROOT / "manuscript" / "article.md", out, "pdf",
+                   env={"PUBBUILD_TIME_LIMIT": "0.4"}, cwd=ROOT)
+    line = one_error_line(result)
+    # (pandoc's runs each take less; the render of 11 pages takes more)
+    assert line == ("manuscript/article.md: the PDF did not finish within 0.4 s "
+                    "(PUBBUILD_TIME_LIMIT)")
+    assert not out.exists()
+
+
+def test_a_full_disk_keeps_the_previous_outputs(tmp_path):
+    import resource
+
+    manuscript = project(tmp_path)
+    out = tmp_path / "dist"
+    assert build(manuscript, out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    manuscript.write_text(manuscript.read_text() + "\nOne more sentence.\n")
+
+    def small_files():  # writes past 20 kB fail as on a full disk (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    result = build(manuscript, out, preexec=small_files)
+    line = one_error_line(result)
+    # Wherever the limit struck first (a font WeasyPrint unpacks, an output).
+    assert "File too large" in line and line.endswith(
+        "the previous outputs are unchanged")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_an_output_folder_that_is_a_file(tmp_path):
+    manuscript = project(tmp_path)
+    blocker = tmp_path / "dist"
+    blocker.write_text("not a folder")
+    line = one_error_line(build(manuscript, blocker))
+    assert line.startswith("dist: cannot create the output folder: ")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_killed_mid_build_then_rebuilt(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "dist"
+    command = [sys.executable, str(ROOT / "build.py"), "-q", "--out", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)  # inside the pipeline (the build takes about 3 s)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # Whatever it reached: complete files or none, never half of one.
+    for path in out.glob("article.*") if out.exists() else []:
+        assert path.stat().st_size > 0
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "MANIFEST.json", "SHA256SUMS", "article.epub", "article.html", "article.pdf"]
+
+
+def test_two_builds_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "dist"
+    command = [sys.executable, str(ROOT / "build.py"), "-q", "--out", str(out)]
+    first = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert second.wait(timeout=300) == 0, second.stderr.read()
+    alone = tmp_path / "alone"
+    assert subprocess.run([*command[:-1], str(alone)], cwd=ROOT).returncode == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == {
+        p.name: p.read_bytes() for p in alone.iterdir()} or sorted(
+        p.name for p in out.iterdir()) == sorted(p.name for p in alone.iterdir())
+    for name in ("article.pdf", "article.html", "article.epub"):
+        assert (out / name).read_bytes() == (alone / name).read_bytes()
+
+
+def test_strict_makes_warnings_errors(tmp_path):
+    body = "Text ([Bremer, 2019](#)).\n"
+    bib = GOOD_BIB + GOOD_BIB.replace("vu2021", "bremner2019").replace(
+        "Vu, K.", "Bremner, I.").replace("2021", "2019")
+    manuscript = project(tmp_path, body=body, bib=bib)
+    assert build(manuscript, tmp_path / "dist").returncode == 0
+    line = one_error_line(build(manuscript, tmp_path / "strict", "--strict"))
+    assert line.startswith("paper.md:7: error: citation 'Bremer, 2019' resolved to "
+                           "bremner2019")
+    assert line.endswith("(--strict)")
+    assert not (tmp_path / "strict").exists()

@@ -1,0 +1,149 @@
+"""Make raw HTML in a manuscript safe to publish, or take it out.
+
+A journal builds manuscripts it did not write. Raw HTML is kept where it
+is plain markup, and cleaned of what could run or reach outside the
+project: `<script>`, `<style>`, `<iframe>`, `<object>`, `<embed>`,
+`<link>`, `<meta>`, `<base>`, `<form>` and their content; every `on…`
+event handler; `javascript:`, `vbscript:` and `data:text/html` URLs; and a
+resource (`src`, `srcset`, `poster`, `data`, an SVG `href`) that is not a
+file inside the manuscript's folder (so no `file:///etc/hostname`, no
+`http://…` an output would fetch). Each removal is a warning naming
+file:line. Raw LaTeX and other formats pass untouched (only their own
+writers print them).
+
+Metadata options: none.
+
+Formats: all; runs before the writers (any place in the order would do).
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import panflute as pf
+
+try:
+    from pubbuild.diagnostics import Reporter
+except ImportError:  # run by pandoc as `--filter filters/rawhtml.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from pubbuild.diagnostics import Reporter
+
+WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript",
+                "frame", "frameset", "applet", "svg:script"}
+ALONE = {"link", "meta", "base", "form", "input", "button", "textarea", "select"}
+LINKS = {"href", "action", "formaction", "xlink:href", "cite", "background"}
+RESOURCES = {"src", "srcset", "poster", "data"}
+UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
+VOID = {"area", "br", "col", "hr", "img", "source", "track", "wbr"}
+
+
+def prepare(doc: pf.Doc) -> None:
+    if getattr(doc, "reporter", None) is None:
+        doc.reporter = Reporter(echo=True)
+    file = doc.reporter.file
+    doc.rawhtml_folder = Path(file).resolve().parent if file else Path.cwd()
+
+
+def action(elem, doc):
+    if isinstance(elem, pf.RawBlock | pf.RawInline) and elem.format == "html":
+        cleaned, removed = clean(elem.text, doc.rawhtml_folder)
+        for what in removed:
+            doc.reporter.warning(f"raw HTML: {what} removed",
+                                 doc.reporter.locate(elem.text.strip()[:60]),
+                                 source="rawhtml")
+        if cleaned != elem.text:
+            elem.text = cleaned
+    return None
+
+
+def main(doc: pf.Doc | None = None) -> pf.Doc | None:
+    return pf.run_filter(action, prepare=prepare, doc=doc)
+
+
+def clean(markup: str, folder: Path) -> tuple[str, list[str]]:
+    """The markup without what could run or fetch; what was removed."""
+    parser = _Cleaner(folder)
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.out), parser.removed
+
+
+class _Cleaner(HTMLParser):
+    def __init__(self, folder: Path):
+        super().__init__(convert_charrefs=True)
+        self.folder = folder
+        self.out: list[str] = []
+        self.removed: list[str] = []
+        self.skipping: list[str] = []
+
+    def handle_starttag(self, tag, attrs, closed=False):
+        if self.skipping:
+            if tag == self.skipping[-1]:
+                self.skipping.append(tag)
+            return
+        if tag in WITH_CONTENT:
+            self.removed.append(f"<{tag}> and its content")
+            if not closed:
+                self.skipping.append(tag)
+            return
+        if tag in ALONE:
+            self.removed.append(f"<{tag}>")
+            return
+        kept = []
+        for name, value in attrs:
+            value = value or ""
+            lowered = value.strip().lower()
+            if name.startswith("on"):
+                self.removed.append(f"the {name} handler of <{tag}>")
+            elif (name in LINKS or name in RESOURCES) and lowered.startswith(
+                    UNSAFE_SCHEMES):
+                self.removed.append(f"the {name}={value[:30]!r} of <{tag}>")
+            elif (name in RESOURCES or (name in ("href", "xlink:href") and tag in
+                                        ("image", "use", "feimage"))) \
+                    and not self._inside(value):
+                self.removed.append(f"<{tag}> loading {value[:60]!r} (only files in "
+                                    "the manuscript's folder)")
+                return
+            elif name == "style" and ("url(" in lowered or "expression(" in lowered):
+                self.removed.append(f"the style of <{tag}> (it loads a URL)")
+            else:
+                kept.append(name if value == "" and name in ("hidden",) else
+                            f'{name}="{html.escape(value)}"')
+        text = " ".join([tag, *kept])
+        self.out.append(f"<{text} />" if closed else f"<{text}>")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs, closed=True)
+
+    def handle_endtag(self, tag):
+        if self.skipping:
+            if tag == self.skipping[-1]:
+                self.skipping.pop()
+            return
+        if tag in WITH_CONTENT or tag in ALONE or tag in VOID:
+            return
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.out.append(html.escape(data, quote=False))
+
+    def handle_comment(self, data):
+        pass  # comments are not published
+
+    def _inside(self, value: str) -> bool:
+        for candidate in value.split(","):  # srcset lists several
+            url = candidate.strip().split(" ")[0]
+            parts = urlsplit(url)
+            if parts.scheme == "data":
+                continue
+            if parts.scheme or parts.netloc:
+                return False
+            path = (self.folder / unquote(parts.path)).resolve()
+            if not path.is_relative_to(self.folder):
+                return False
+        return True
