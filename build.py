@@ -123,6 +123,7 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
     csl = _style(doc, reporter, csl_option)
     bibs, index = _index(bib_paths, csl)
+    _no_key_twice(bibs)
     # citeproc resolves these later from any working directory.
     doc.metadata["bibliography"] = pf.MetaList(
         *(pf.MetaString(str(path)) for path in bib_paths))
@@ -174,6 +175,22 @@ def _index(bib_paths: list[Path], csl: Path) -> tuple:
     return _INDEXES[content]
 
 
+def _no_key_twice(bibs: list) -> None:
+    """A key defined twice is an error, in one file or across two: which
+    entry a citation means would be pandoc's guess."""
+    seen: dict[str, tuple] = {}
+    for bib in bibs:
+        for later, first in bib.duplicates:
+            raise BuildError(f"duplicate key {later.key!r} (first defined on line "
+                             f"{first.line})", bib.path, later.line)
+        for entry in bib:
+            if entry.key in seen:
+                path, line = seen[entry.key]
+                raise BuildError(f"duplicate key {entry.key!r} (also in "
+                                 f"{display_path(path)}:{line})", bib.path, entry.line)
+            seen[entry.key] = (bib.path, entry.line)
+
+
 def _meta_paths(doc: pf.Doc, key: str, reporter: Reporter) -> list[Path]:
     """The files a metadata field names, relative to the manuscript's folder."""
     value = doc.get_metadata(key, default=None)
@@ -182,6 +199,11 @@ def _meta_paths(doc: pf.Doc, key: str, reporter: Reporter) -> list[Path]:
     manuscript = Path(reporter.file)
     paths = []
     for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str | int | float):
+            kind = "a mapping" if isinstance(item, dict) else type(item).__name__
+            raise BuildError(f"`{key}:` must be a file name or a list of file "
+                             f"names, not {kind}", manuscript,
+                             reporter.locate(f"{key}:"))
         path = (manuscript.parent / str(item)).resolve()
         if not path.is_file():
             raise BuildError(f"{key} file not found: {item}", manuscript,
@@ -340,6 +362,12 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     inputs = inventory.inputs()
     keys = {fmt: cache.key(fmt, inputs, {"csl": csl_option}) for fmt in FORMATS}
     todo = cache.stale(formats_wanted, name, out, keys)
+    for fmt in todo:  # a template or stylesheet gone is an error, not a crash
+        for needed in cache.DEPENDS[fmt]:
+            if needed.startswith(("templates/", "styles/")) and not (
+                    ROOT / needed).is_file():
+                raise BuildError(f"{needed} not found (part of the {fmt.upper()} "
+                                 "pipeline)", ROOT / needed)
     job = formats.Job(source.path, name, source.reporter, when.moment)
     results: dict[str, bytes] = {}
     if "pdf" in todo:

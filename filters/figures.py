@@ -69,7 +69,32 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     if path.suffix.lower() not in IMAGE_TYPES:
         raise BuildError(f"image {url}: unsupported type {path.suffix!r} (use "
                          f"{', '.join(sorted(IMAGE_TYPES))})", reporter.file, line)
+    problem = _damaged(path)
+    if problem:
+        raise BuildError(f"image {url}: {problem}", reporter.file, line)
     return path
+
+
+def _damaged(path: Path) -> str | None:
+    """Why an image file cannot be shown, or None: a truncated or broken
+    file would otherwise print as a blank in one format and not another."""
+    if path.suffix.lower() == ".svg":
+        from lxml import etree
+
+        try:
+            etree.parse(str(path), etree.XMLParser(no_network=True,
+                                                   resolve_entities=False))
+        except etree.XMLSyntaxError as exc:
+            return f"not a well-formed SVG ({exc.msg})"
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()  # decodes every pixel: a truncated file fails here
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"damaged or truncated ({exc})"
+    return None
 
 
 def main(doc: pf.Doc | None = None) -> pf.Doc | None:

@@ -102,10 +102,8 @@ def _scan(text: str) -> list[tuple[str, int, str]]:
 
 
 def check(bib: Bibliography, reporter: Reporter) -> None:
-    """Report duplicate keys (errors), shared DOIs/URLs and missing fields."""
-    for later, first in bib.duplicates:
-        reporter.error(f"duplicate key {later.key!r} (first defined on line "
-                       f"{first.line})", later.line, file=bib.path, source="bib")
+    """Report shared DOIs/URLs and missing fields (warnings). Duplicate keys
+    stop the build when the bibliographies are read (`build.read`)."""
     seen: dict[tuple[str, str], Entry] = {}
     for entry in bib:
         for variable in ("DOI", "URL"):

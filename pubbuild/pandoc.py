@@ -139,11 +139,14 @@ def _error(stderr: str, file: Path | None) -> BuildError:
 
 
 def read_utf8(path: Path) -> str:
-    """A text file's contents; one that is not UTF-8 is a BuildError."""
+    """A text file's contents; one that is not UTF-8, or cannot be read, is a
+    BuildError (never a silent latin-1 fallback)."""
     try:
         return Path(path).read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from None
+    except OSError as exc:
+        raise BuildError(f"cannot read: {exc.strerror or exc}", path) from None
 
 
 # Without `smart`: quotation marks and the spaces around them reach the
@@ -164,8 +167,8 @@ def read_markdown(path: Path) -> pf.Doc:
 
 def not_utf8(path: Path, exc: UnicodeDecodeError) -> BuildError:
     line = exc.object[: exc.start].count(b"\n") + 1
-    return BuildError(f"not UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
-                      "save the file as UTF-8", path, line)
+    return BuildError(f"not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset "
+                      f"{exc.start}); save the file as UTF-8", path, line)
 
 
 def to_json(doc: pf.Doc) -> str:
