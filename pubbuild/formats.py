@@ -65,9 +65,8 @@ def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
     # Styles (through the template) and images (data: URLs) go inline, so
     # the page is one file; not pandoc's --embed-resources, which would
     # fetch remote URLs and adds markup the Nu checker warns about.
-    styles = "\n".join((STYLES / name).read_text(encoding="utf-8")
-                       for name in ("base.css", "screen.css", *extra_styles))
-    doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(styles, format="html"))
+    doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(
+        _styles("base.css", "screen.css", *extra_styles), format="html"))
     out, _ = pandoc.write(doc, "html5", [
         "--standalone", f"--template={TEMPLATES / 'article.html'}",
         "--mathml", "--toc", "--toc-depth=3",  # sections and subsections (h2, h3)
@@ -94,14 +93,20 @@ def print_html(doc: pf.Doc, job: Job) -> str:
 
 
 def epub(doc: pf.Doc, job: Job) -> bytes:
-    doc = _copy(doc)
+    # Images as data: URLs: pandoc, in its sandbox, reads no other file.
+    doc = _copy(doc).walk(functools.partial(_embed_image, job=job))
     meta = doc.get_metadata(default={})
     if "identifier" not in doc.metadata:
         doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))
+    # The styles go into each file through the template: pandoc, in its
+    # sandbox, does not read --css files for an EPUB.
+    doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(
+        _styles("base.css", "epub.css"), format="html"))
     out, _ = pandoc.write(doc, "epub3", [
-        f"--template={TEMPLATES / 'epub.xhtml'}", *_css("base.css", "epub.css"),
+        f"--template={TEMPLATES / 'epub.xhtml'}",
         "--mathml", "--toc-depth=2", "--split-level=1", "--epub-title-page=true",
-        *_common(doc, job, shift=False)], file=job.manuscript, env=job.env)
+        *_common(doc, job, shift=False)], file=job.manuscript, env=job.env,
+        sandbox=False)
     return out
 
 
@@ -116,8 +121,10 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
             path = Path(tmp, "reference.docx")
             path.write_bytes(reference)
             args.append(f"--reference-doc={path}")
-        out, _ = pandoc.write(_copy(doc), "docx", args, file=job.manuscript,
-                              env=job.env)
+        out, _ = pandoc.write(_copy(doc).walk(functools.partial(_embed_image,
+                                                                job=job)),
+                              "docx", args, file=job.manuscript, env=job.env,
+                              sandbox=False)
     return track_paragraphs(out)
 
 
@@ -211,8 +218,8 @@ def _embed_image(elem, _doc, job: Job):
     return None
 
 
-def _css(*names: str) -> list[str]:
-    return [f"--css={STYLES / name}" for name in names]
+def _styles(*names: str) -> str:
+    return "\n".join((STYLES / name).read_text(encoding="utf-8") for name in names)
 
 
 def _copy(doc: pf.Doc) -> pf.Doc:

@@ -60,14 +60,25 @@ def limits() -> tuple[float, int]:
                          "numbers (seconds, MiB)") from None
 
 
-def _command(args: list[str]) -> list[str]:
+# A data directory that does not exist: pandoc's built-in templates and
+# reference documents, never a user's ~/.local/share/pandoc.
+DATA_DIR = Path(__file__).resolve().parent.parent / ".pandoc-data-pinned"
+
+
+def _command(args: list[str], sandbox: bool = True) -> list[str]:
     # The heap limit is pandoc's own (GHC's runtime): a pathological input
     # ends with "Heap exhausted" instead of taking the machine's memory.
-    return [pandoc_path(), "+RTS", f"-M{limits()[1]}m", "-RTS", *args]
+    # --sandbox: pandoc reads only the files named on its command line (no
+    # network, no file a manuscript's image or include names). It also hides
+    # SOURCE_DATE_EPOCH, so the EPUB and DOCX writers, which date their
+    # files, run without it on a document whose images are data: URLs.
+    return [pandoc_path(), "+RTS", f"-M{limits()[1]}m", "-RTS",
+            *(["--sandbox"] if sandbox else []), f"--data-dir={DATA_DIR}", *args]
 
 
 def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
-        env: dict[str, str] | None = None) -> tuple[str, list[str]]:
+        env: dict[str, str] | None = None, sandbox: bool = True
+        ) -> tuple[str, list[str]]:
     """Run pandoc; return (stdout, warnings). `file` names the input for errors.
 
     `env` adds variables (SOURCE_DATE_EPOCH) to a minimal environment. The
@@ -75,7 +86,7 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
     """
     try:
         proc = subprocess.run(
-            _command(args), input=stdin, capture_output=True, text=True,
+            _command(args, sandbox), input=stdin, capture_output=True, text=True,
             encoding="utf-8", env={**_ENV, **(env or {})}, timeout=limits()[0],
         )
     except subprocess.TimeoutExpired:  # the child is killed by run()
@@ -183,8 +194,17 @@ def copy(doc: pf.Doc) -> pf.Doc:
 
 
 def citeproc(doc: pf.Doc, *, resource_path: Path | None = None) -> pf.Doc:
-    """Run pandoc's built-in citeproc on a Doc and return the result."""
+    """Run pandoc's built-in citeproc on a Doc and return the result.
+
+    The bibliographies and the style go on the command line, the only
+    files pandoc reads in its sandbox."""
     args = ["--from", "json", "--to", "json", "--citeproc"]
+    bibs = doc.get_metadata("bibliography", default=[]) or []
+    for path in [bibs] if isinstance(bibs, str) else bibs:
+        args.append(f"--bibliography={path}")
+    csl = doc.get_metadata("csl", default=None)
+    if csl:
+        args.append(f"--csl={csl}")
     if resource_path is not None:
         args.append(f"--resource-path={resource_path}")
     out, _ = run(args, to_json(doc))
@@ -204,10 +224,11 @@ def _bib_format(path: Path) -> str:
 
 
 def write(doc: pf.Doc, to: str, args: list[str], *, file: Path | None = None,
-          env: dict[str, str] | None = None) -> tuple[bytes, list[str]]:
+          env: dict[str, str] | None = None, sandbox: bool = True
+          ) -> tuple[bytes, list[str]]:
     """Write a Doc in format `to`; return (the file's bytes, pandoc's warnings)."""
     with tempfile.TemporaryDirectory(prefix="pubbuild-") as tmp:
         target = Path(tmp) / f"out.{to}"
         _, warnings = run(["--from", "json", "--to", to, "--output", str(target),
-                           *args], to_json(doc), file=file, env=env)
+                           *args], to_json(doc), file=file, env=env, sandbox=sandbox)
         return target.read_bytes(), warnings
