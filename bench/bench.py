@@ -188,7 +188,7 @@ def longer(times: int, tmp: Path) -> Path:
     families = _families(bib)
     bodies, bibs = [body], [bib]
     for k in range(2, times + 1):
-        mark = f"-{chr(ord('A') + k - 1)}"  # -B, -C, …: names hold no digits
+        mark = f"-{_letters(k - 1)}"  # -B, -C, … -BA: names hold no digits
         copy = body
         for family in families:
             copy = re.sub(rf"\b{re.escape(family)}\b", family + mark, copy)
@@ -202,6 +202,16 @@ def longer(times: int, tmp: Path) -> Path:
     manuscript = folder / "manuscript" / "article.md"
     manuscript.write_text(front + "\n---\n" + "\n".join(bodies), encoding="utf-8")
     return manuscript
+
+
+def _letters(n: int) -> str:
+    """1 -> B, 25 -> Z, 26 -> BA: a number written in letters."""
+    letters = ""
+    while True:
+        letters = chr(ord("A") + n % 26) + letters
+        n //= 26
+        if n == 0:
+            return letters
 
 
 def _families(bib: str) -> list[str]:
