@@ -98,12 +98,12 @@ def epub(doc: pf.Doc, job: Job) -> bytes:
     meta = doc.get_metadata(default={})
     if "identifier" not in doc.metadata:
         doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))
-    # The styles go into each file through the template: pandoc, in its
-    # sandbox, does not read --css files for an EPUB.
-    doc.metadata["inline-css"] = pf.MetaBlocks(pf.RawBlock(
-        _styles("base.css", "epub.css"), format="html"))
+    # Outside the sandbox (it would hide SOURCE_DATE_EPOCH): pandoc reads the
+    # template and the two stylesheets named here, and nothing else, since
+    # the images are data: URLs by now.
     out, _ = pandoc.write(doc, "epub3", [
         f"--template={TEMPLATES / 'epub.xhtml'}",
+        *(f"--css={STYLES / name}" for name in ("base.css", "epub.css")),
         "--mathml", "--toc-depth=2", "--split-level=1", "--epub-title-page=true",
         *_common(doc, job, shift=False)], file=job.manuscript, env=job.env,
         sandbox=False)
