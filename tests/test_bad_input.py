@@ -510,3 +510,64 @@ def test_a_missing_template_or_stylesheet(tmp_path):
         kind = "PDF" if "print" in missing else "HTML"
         assert line == f"{missing}: {missing} not found (part of the {kind} pipeline)"
         assert not (copy / "dist").exists()
+
+
+AUDIT = '''
+import json, runpy, sys
+opened = []
+def hook(event, args):
+    if event == "open" and args and isinstance(args[0], str):
+        opened.append(args[0])
+sys.addaudithook(hook)
+root, manuscript, out, log = sys.argv[1:5]
+sys.argv = [root + "/build.py", "-q", "--manuscript", manuscript, "--out", out]
+sys.path.insert(0, root)
+code = 0
+try:
+    runpy.run_path(root + "/build.py", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+with open(log, "w") as stream:
+    json.dump({"code": code, "opened": sorted(set(opened))}, stream)
+'''
+
+
+def test_nothing_outside_the_project_is_opened(tmp_path):
+    """Every file the build's Python opens, recorded by an audit hook: inside
+    the project, the manuscript's folder, Python's installation or the
+    temporary folder, and otherwise only /dev/null and the system's MIME
+    table (which WeasyPrint's mimetypes reads). Pandoc's own reads are held
+    by its sandbox; fontconfig's by fonts/fonts.conf."""
+    import json
+    import mimetypes
+    import subprocess
+    import sys
+    import tempfile
+
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("SECRET-audit")
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    (folder / "figure.png").write_bytes(
+        (ROOT / "tests" / "manuscripts" / "second" / "bars.png").read_bytes())
+    manuscript = project(folder, body=(
+        f'Text ([Vu, 2021](#)).\n\n![A figure.](figure.png)\n\n'
+        f'<img src="file://{secret}">\n\n<link rel="attachment" href="{secret}">\n'))
+    log = tmp_path / "opened.json"
+    result = subprocess.run([sys.executable, "-c", AUDIT, str(ROOT), str(manuscript),
+                             str(folder / "dist"), str(log)], capture_output=True,
+                            text=True, timeout=300)
+    recorded = json.loads(log.read_text())
+    assert recorded["code"] in (0, None), result.stderr
+    assert sorted(p.name for p in (folder / "dist").iterdir()) == [
+        "MANIFEST.json", "SHA256SUMS", "paper.epub", "paper.html", "paper.pdf"]
+    opened = recorded["opened"]
+    assert str(manuscript) in opened and str(folder / "figure.png") in opened
+    assert str(secret) not in opened
+    allowed = [str(ROOT), str(folder), sys.prefix, sys.base_prefix,
+               tempfile.gettempdir()]
+    outside = [path for path in opened
+               if not any(path == root or path.startswith(root.rstrip("/") + "/")
+                          for root in allowed)]
+    assert set(outside) <= {"/dev/null", *mimetypes.knownfiles}, outside
