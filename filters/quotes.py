@@ -221,7 +221,7 @@ def pair(inlines: list, doc: pf.Doc) -> list:
 
     def unbalanced_all():
         while stack:
-            _unbalanced(atoms, stack.pop(), view, offsets, doc)
+            _unbalanced(atoms, stack.pop(), doc)
 
     marks = [i for i, atom in enumerate(atoms) if atom.kind == "mark"]
     for index, atom in enumerate(atoms):
@@ -230,10 +230,7 @@ def pair(inlines: list, doc: pf.Doc) -> list:
             continue
         if atom.kind != "mark":
             continue
-        before = view[offsets[index] - 1] if offsets[index] else "\n"
-        after = view[offsets[index] + 1] if offsets[index] + 1 < len(view) else "\n"
-        opening = before.isspace() or before in OPEN_BEFORE
-        closing = after.isspace() or after in CLOSE_AFTER
+        before, after, opening, closing = _sides(view, offsets[index])
         open_same = [i for i in stack if atoms[i].quote == atom.quote]
         if (atom.quote == SINGLE and atom.text in "'’" and not open_same
                 and not (opening and not closing)):
@@ -243,41 +240,41 @@ def pair(inlines: list, doc: pf.Doc) -> list:
         if opening and not closing:
             following = _next_mark(atoms, marks, index, atom.quote)
             wrong_side = (open_same and before.isspace() and (
-                following is None or _looks_opening(atoms, following, view, offsets)))
+                following is None or _looks_opening(view, offsets[following])))
             if wrong_side:
                 # `peninsula "and that "the`: this mark closes the quotation
                 # and its space belongs after it.
                 atom.space_after = True
                 if index and atoms[index - 1].kind == "space":
                     atoms[index - 1].dropped = True
-                _report(doc, REPAIRED, atoms, index, view, offsets,
+                _report(doc, REPAIRED, atoms, index,
                         "space on the wrong side of a closing mark, moved")
-                _close(atoms, stack, index, view, offsets, doc)
+                _close(atoms, stack, index, doc)
             else:
                 _open(atoms, stack, index)
         elif closing and not opening:
             if open_same:
-                _close(atoms, stack, index, view, offsets, doc)
+                _close(atoms, stack, index, doc)
             else:
                 atom.side = "close"
-                _unbalanced(atoms, index, view, offsets, doc)
+                _unbalanced(atoms, index, doc)
             if after == CITE or after.isalnum():
                 atom.space_after = True
-                _report(doc, REPAIRED, atoms, index, view, offsets,
+                _report(doc, REPAIRED, atoms, index,
                         "no space after the closing mark, added")
         else:
             # Letters (or spaces) on both sides: the open quotation decides.
             if open_same:
-                _close(atoms, stack, index, view, offsets, doc)
+                _close(atoms, stack, index, doc)
                 if after.isalnum():
                     atom.space_after = True
-                    _report(doc, REPAIRED, atoms, index, view, offsets,
+                    _report(doc, REPAIRED, atoms, index,
                             "no space after the closing mark, added")
             else:
                 _open(atoms, stack, index)
                 if before.isalnum():
                     atom.space_before = True
-                    _report(doc, REPAIRED, atoms, index, view, offsets,
+                    _report(doc, REPAIRED, atoms, index,
                             "no space before the opening mark, added")
     unbalanced_all()
     return _rebuild(atoms, doc)
@@ -300,12 +297,19 @@ def _next_mark(atoms, marks, index, quote) -> int | None:
     return None
 
 
-def _looks_opening(atoms, index, view, offsets) -> bool:
-    position = offsets[index]
+def _sides(view: str, position: int) -> tuple[str, str, bool, bool]:
+    """The characters around a mark, and whether they make it look like an
+    opening mark (space or bracket before) and a closing one (space,
+    punctuation or a citation after)."""
     before = view[position - 1] if position else "\n"
     after = view[position + 1] if position + 1 < len(view) else "\n"
-    return ((before.isspace() or before in OPEN_BEFORE)
-            and not (after.isspace() or after in CLOSE_AFTER))
+    return (before, after, before.isspace() or before in OPEN_BEFORE,
+            after.isspace() or after in CLOSE_AFTER)
+
+
+def _looks_opening(view: str, position: int) -> bool:
+    _, _, opening, closing = _sides(view, position)
+    return opening and not closing
 
 
 def _open(atoms, stack, index) -> None:
@@ -313,25 +317,25 @@ def _open(atoms, stack, index) -> None:
     stack.append(index)
 
 
-def _close(atoms, stack, index, view, offsets, doc) -> None:
+def _close(atoms, stack, index, doc) -> None:
     quote = atoms[index].quote
     while stack and atoms[stack[-1]].quote != quote:
         # A quotation of the other kind left open inside this one.
-        _unbalanced(atoms, stack.pop(), view, offsets, doc)
+        _unbalanced(atoms, stack.pop(), doc)
     opener = stack.pop()
     atoms[index].side = "close"
     atoms[opener].partner, atoms[index].partner = index, opener
 
 
-def _unbalanced(atoms, index, view, offsets, doc) -> None:
+def _unbalanced(atoms, index, doc) -> None:
     atom = atoms[index]
     side = "opening" if atom.side == "open" else "closing"
     other = "closing" if side == "opening" else "opening"
-    _report(doc, UNBALANCED, atoms, index, view, offsets,
+    _report(doc, UNBALANCED, atoms, index,
             f"{side} quotation mark with no {other} one", level="warning")
 
 
-def _report(doc, source, atoms, index, view, offsets, what, level="note") -> None:
+def _report(doc, source, atoms, index, what, level="note") -> None:
     atom = atoms[index]
     before = _context(atoms, index, before=True)
     after = _context(atoms, index, before=False)

@@ -24,13 +24,14 @@ from pathlib import Path, PurePosixPath
 COMMON = ["build.py", "requirements.txt", "filters/*.py", "templates/titleblock.html",
           "pubbuild/__init__.py", "pubbuild/bibliography.py", "pubbuild/citeindex.py",
           "pubbuild/clock.py", "pubbuild/diagnostics.py", "pubbuild/formats.py",
-          "pubbuild/manifest.py", "pubbuild/pandoc.py", "pubbuild/scholarly.py",
-          "pubbuild/cache.py"]
+          "pubbuild/frontmatter.py", "pubbuild/manifest.py", "pubbuild/pandoc.py",
+          "pubbuild/scholarly.py", "pubbuild/cache.py"]
 DEPENDS = {
-    "html": [*COMMON, "templates/article.html", "styles/base.css", "styles/screen.css"],
+    "html": [*COMMON, "templates/article.html", "templates/meta.html",
+             "styles/base.css", "styles/screen.css"],
     "epub": [*COMMON, "templates/epub.xhtml", "styles/base.css", "styles/epub.css"],
-    "pdf": [*COMMON, "templates/print.html", "styles/print.css", "fonts/*",
-            "pubbuild/pdf.py", "pubbuild/mathsvg.py"],
+    "pdf": [*COMMON, "templates/print.html", "templates/meta.html", "styles/print.css",
+            "fonts/*", "pubbuild/pdf.py", "pubbuild/mathsvg.py"],
 }
 SUFFIX = {"html": ".html", "epub": ".epub", "pdf": ".pdf"}
 

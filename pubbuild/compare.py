@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import panflute as pf
 
+from pubbuild import pandoc
+
 SIMILAR = 0.5        # a changed paragraph still shares this much with its old self
 MOVED_EDITED = 0.6   # ... and a moved one, to be recognised elsewhere
 
@@ -395,22 +397,17 @@ class _Renderer:
                     change.kind = "heading renamed"
                     change.old, change.new = pair.old.text, pair.new.text
             return [self._rebuilt(pair.new, inlines)]
-        if pair.kind == "inserted":
-            self.count_block(pair.new.section, "inserted")
-            change = self.change(pair.new.section, _block_kind(pair.new, "inserted"),
-                                 new=pair.new.text)
-            self._count_cites(pair.new.tokens, "added")
-            self.words["inserted"] += _words(pair.new.tokens)
-            return [pf.Div(self._wrapped(pair.new, "insertion"),
-                           classes=["block-insertion"], identifier=change.anchor)]
-        if pair.kind == "deleted":
-            self.count_block(pair.old.section, "deleted")
-            change = self.change(pair.old.section, _block_kind(pair.old, "deleted"),
-                                 old=pair.old.text)
-            self._count_cites(pair.old.tokens, "removed")
-            self.words["deleted"] += _words(pair.old.tokens)
-            return [pf.Div(self._wrapped(pair.old, "deletion"),
-                           classes=["block-deletion"], identifier=change.anchor)]
+        if pair.kind in ("inserted", "deleted"):
+            inserted = pair.kind == "inserted"
+            block = pair.new if inserted else pair.old
+            span = "insertion" if inserted else "deletion"
+            self.count_block(block.section, pair.kind)
+            change = self.change(block.section, _block_kind(block, pair.kind),
+                                 **{"new" if inserted else "old": block.text})
+            self._count_cites(block.tokens, "added" if inserted else "removed")
+            self.words[pair.kind] += _words(block.tokens)
+            return [pf.Div(self._wrapped(block, span), classes=[f"block-{span}"],
+                           identifier=change.anchor)]
         if pair.kind == "moved-from":
             label = pf.Para(pf.Span(pf.Link(pf.Str(f"Moved to “{pair.to_section}” ↓"),
                                             url=f"#move-{pair.move}"),
@@ -687,9 +684,7 @@ def for_word(doc: pf.Doc) -> pf.Doc:
     """The diff as Word shows tracked changes: no summary (Word has its own
     review pane), and a move as a deletion where it was and an insertion
     where it is (pandoc has no w:moveFrom/w:moveTo)."""
-    import io
-
-    copy = pf.load(io.StringIO(_dump(doc)))
+    copy = pandoc.copy(doc)
 
     def action(elem, _doc):
         if isinstance(elem, pf.Div) and "diff-summary" in elem.classes:
@@ -712,14 +707,6 @@ def for_word(doc: pf.Doc) -> pf.Doc:
         return None
 
     return copy.walk(action)
-
-
-def _dump(doc: pf.Doc) -> str:
-    import io
-
-    stream = io.StringIO()
-    pf.dump(doc, stream)
-    return stream.getvalue()
 
 
 def to_json(result: Result, old, new, author: str, date: str) -> bytes:

@@ -58,7 +58,7 @@ class Job:
 
 def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
     """`extra_styles`: more sheets from styles/ (the diff adds diff.css)."""
-    doc = _copy(doc).walk(functools.partial(_embed_image, job=job))
+    doc = _copy_with_images(doc, job)
     meta = doc.get_metadata(default={})
     doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
         scholarly.head(meta, job.name, clock.iso(job.when)), format="html"))
@@ -79,7 +79,7 @@ def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
 
 def print_html(doc: pf.Doc, job: Job) -> str:
     """The HTML WeasyPrint renders: SVG math, in-place footnotes, running head."""
-    doc = mathsvg.math_to_svg(_copy(doc), job.reporter)
+    doc = mathsvg.math_to_svg(pandoc.copy(doc), job.reporter)
     doc = doc.walk(_footnote_in_place).walk(_unwrap_citations)
     meta = doc.get_metadata(default={})
     doc.metadata["running-title"] = pf.MetaString(_short_title(meta))
@@ -94,7 +94,7 @@ def print_html(doc: pf.Doc, job: Job) -> str:
 
 def epub(doc: pf.Doc, job: Job) -> bytes:
     # Images as data: URLs: pandoc, in its sandbox, reads no other file.
-    doc = _copy(doc).walk(functools.partial(_embed_image, job=job))
+    doc = _copy_with_images(doc, job)
     meta = doc.get_metadata(default={})
     if "identifier" not in doc.metadata:
         doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))
@@ -121,10 +121,8 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
             path = Path(tmp, "reference.docx")
             path.write_bytes(reference)
             args.append(f"--reference-doc={path}")
-        out, _ = pandoc.write(_copy(doc).walk(functools.partial(_embed_image,
-                                                                job=job)),
-                              "docx", args, file=job.manuscript, env=job.env,
-                              sandbox=False)
+        out, _ = pandoc.write(_copy_with_images(doc, job), "docx", args,
+                              file=job.manuscript, env=job.env, sandbox=False)
     return track_paragraphs(out)
 
 
@@ -222,9 +220,10 @@ def _styles(*names: str) -> str:
     return "\n".join((STYLES / name).read_text(encoding="utf-8") for name in names)
 
 
-def _copy(doc: pf.Doc) -> pf.Doc:
-    """A private copy, so one format's changes never reach another."""
-    return pf.load(io.StringIO(pandoc.to_json(doc)))
+def _copy_with_images(doc: pf.Doc, job: Job) -> pf.Doc:
+    """A private copy (one format's changes never reach another) whose
+    images are data: URLs, so the file is whole and pandoc reads nothing."""
+    return pandoc.copy(doc).walk(functools.partial(_embed_image, job=job))
 
 
 def _top_heading_level(doc: pf.Doc) -> int:

@@ -15,6 +15,7 @@ must not know about the formats.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -44,7 +45,7 @@ def sha256(data: bytes) -> str:
 class Manifest:
     manuscript: Path
     sources: list[Path]
-    source: dict                     # commit, date, date_from
+    source: dict                     # commit, date
     pandoc_version: str
     outputs: dict[str, bytes] = field(default_factory=dict)
 
@@ -68,7 +69,11 @@ class Manifest:
         return dict(sorted(named.items()))
 
     def inputs(self) -> dict:
-        """Everything but the outputs (what the PDF carries)."""
+        """Everything but the outputs (what the PDF carries), hashed once."""
+        return self._inputs
+
+    @functools.cached_property
+    def _inputs(self) -> dict:
         return {
             "manifest": FORMAT,
             "manuscript": self.name(self.manuscript),
@@ -123,10 +128,11 @@ def sha256sums(manifest: Manifest, out: Path, manifest_bytes: bytes) -> bytes:
     lines = [f"{sha256(data)}  {name}"
              for name, data in sorted(manifest.outputs.items())]
     lines.append(f"{sha256(manifest_bytes)}  MANIFEST.json")
-    inputs = {**manifest.source_files(), **pipeline_files()}
-    for path in inputs.values():
+    inputs = manifest.inputs()
+    hashes = {**inputs["sources"], **inputs["pipeline"]}  # as hashed for it
+    for name, path in {**manifest.source_files(), **pipeline_files()}.items():
         relative = Path(os.path.relpath(path, out)).as_posix()
-        lines.append(f"{sha256(path.read_bytes())}  {relative}")
+        lines.append(f"{hashes[name]['sha256']}  {relative}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -162,20 +162,16 @@ class _Problems(logging.Handler):
         self.errors.append(" ".join(record.getMessage().split()))
 
 
-def _fetcher_base():
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher
-
-    return URLFetcher, FatalURLFetchingError
-
-
 class ProjectFetcher:
     """A WeasyPrint URL fetcher for `data:` URLs and files under `roots`."""
 
     def __init__(self, roots: list[Path]):
+        from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
         self.roots = [root.resolve() for root in roots]
-        base, self._fatal = _fetcher_base()
-        self._default = base(allowed_protocols={"data", "file"},
-                             allow_redirects=False)
+        self._fatal = FatalURLFetchingError
+        self._default = URLFetcher(allowed_protocols={"data", "file"},
+                                   allow_redirects=False)
 
     def __call__(self, url: str, *args, **kwargs):
         return self.fetch(url)

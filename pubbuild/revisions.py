@@ -16,8 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import yaml
-
+from pubbuild import frontmatter
 from pubbuild.diagnostics import BuildError
 
 
@@ -71,7 +70,9 @@ def materialise(revision: Revision, manuscript: Path, repo: Path,
         if kind.split()[1:2] == ["blob"] and (str(folder) != "." or
                                              len(path.parts) == 1):
             wanted.add(path)
-    for named in _named_files(text):
+    meta = frontmatter.fields(text)  # if it parses; if not, the read says where
+    for named in frontmatter.files(meta, "bibliography") + frontmatter.files(meta,
+                                                                             "csl"):
         wanted.add(PurePosixPath(os.path.normpath(folder / named)))
     for path in sorted(wanted | {relative}):
         if ".." in path.parts:
@@ -82,27 +83,6 @@ def materialise(revision: Revision, manuscript: Path, repo: Path,
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
     return destination.joinpath(*relative.parts)
-
-
-def _named_files(text: str) -> list[str]:
-    """`bibliography:` and `csl:` paths from the front matter, if it parses
-    (if not, the build's own reader reports where)."""
-    if not text.startswith("---"):
-        return []
-    end = text.find("\n---", 3)
-    try:
-        meta = yaml.safe_load(text[3:end]) if end > 0 else None
-    except yaml.YAMLError:
-        return []
-    if not isinstance(meta, dict):
-        return []
-    names = []
-    for key in ("bibliography", "csl"):
-        value = meta.get(key)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item:
-                names.append(item)
-    return names
 
 
 def _show(revision: Revision, path: PurePosixPath, repo: Path, binary: bool = False):

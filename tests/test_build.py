@@ -98,12 +98,16 @@ def test_all_38_citations_render_in_apa(texts, rendered_citations, fmt):
         assert text.count(citation) >= count, f"{fmt}: {citation} x{count}"
 
 
+def markup_of(dist: Path, fmt: str) -> str:
+    """The HTML page, or every file of the EPUB run together."""
+    if fmt == "html":
+        return (dist / "article.html").read_text(encoding="utf-8")
+    return "".join(epub_files(dist / "article.epub").values())
+
+
 @pytest.mark.parametrize("fmt", ("html", "epub"))
 def test_no_citation_is_left_unresolved(dist, fmt):
-    if fmt == "html":
-        markup = (dist / "article.html").read_text(encoding="utf-8")
-    else:
-        markup = "".join(epub_files(dist / "article.epub").values())
+    markup = markup_of(dist, fmt)
     assert "[@" not in markup and "???" not in markup
     # A word-processor citation field points at "#"; none may survive.
     assert 'href="#"' not in markup
@@ -119,10 +123,7 @@ def test_pdf_has_no_unresolved_citation(texts):
 
 @pytest.mark.parametrize("fmt", ("html", "epub"))
 def test_31_reference_entries(dist, fmt):
-    if fmt == "html":
-        markup = (dist / "article.html").read_text(encoding="utf-8")
-    else:
-        markup = "".join(epub_files(dist / "article.epub").values())
+    markup = markup_of(dist, fmt)
     assert len(re.findall(r'class="csl-entry"', markup)) == 31
 
 

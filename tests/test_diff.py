@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT
+from conftest import ROOT, run_build
 from outputs import html_text, pdf_text
 from pubbuild import pandoc
 
@@ -36,12 +35,8 @@ EXPECTED = [
 ]
 
 
-def diff(*args: str, cwd: Path | None = None, env: dict | None = None):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, str(ROOT / "build.py"), "diff", *args],
-                          capture_output=True, text=True, cwd=cwd or ROOT.parent,
-                          env=environment, timeout=300)
+def diff(*args: str, cwd: Path | None = None):
+    return run_build("diff", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -5,39 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, run_build
+from conftest import ROOT, program, run_build
 from pubbuild import reproduce
 
 pytestmark = pytest.mark.build
 
 
 def faketime() -> str:
-    found = shutil.which("faketime")
-    if not found:
-        pytest.fail("faketime is needed to move the wall clock: apt-get install "
-                    "faketime (as .ci/run does)")
-    return found
+    return program("faketime", "to move the wall clock", "faketime")
 
 
 def build(out: Path, *args: str, env: dict | None = None, cwd: Path | None = None,
-          clock: str | None = None, script: Path = ROOT / "build.py"):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    environment.update(env or {})
-    command = [sys.executable, str(script), "-q", *args, "--out", str(out)]
-    if clock:
-        command = [faketime(), clock, *command]
-    result = subprocess.run(command, capture_output=True, text=True, env=environment,
-                            cwd=cwd or ROOT.parent, timeout=300)
+          clock: str | None = None):
+    result = run_build("-q", *args, "--out", str(out), env=env, cwd=cwd,
+                       wrapper=(faketime(), clock) if clock else ())
     assert result.returncode == 0, result.stderr
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
@@ -136,9 +125,8 @@ def test_rebuild_names_what_differs(tmp_path):
     reproduce.copy_project(project)
     css = project / "styles" / "print.css"
     css.write_text(css.read_text().replace("font-size: 10.5pt;", "font-size: 10.6pt;"))
-    result = subprocess.run(
-        [sys.executable, str(project / "build.py"), "rebuild",
-         str(tmp_path / "article.pdf")], capture_output=True, text=True, timeout=300)
+    result = run_build("rebuild", str(tmp_path / "article.pdf"),
+                       script=project / "build.py")
     assert result.returncode == 1
     assert "The rebuild differs: first difference at byte" in result.stdout
     assert "pipeline: styles/print.css has changed" in result.stdout
@@ -177,9 +165,7 @@ def test_an_unstable_output_makes_verify_fail(tmp_path):
     formats.write_text(formats.read_text() + (
         "\n\n_html = html\n\n\ndef html(doc, job):\n    import time\n"
         "    return _html(doc, job) + f'<!-- {time.time_ns()} -->'.encode()\n"))
-    result = subprocess.run(
-        [sys.executable, str(project / "build.py"), "verify", "html"],
-        capture_output=True, text=True, timeout=300)
+    result = run_build("verify", "html", script=project / "build.py")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "article.html" in result.stdout and "DIFFERENT" in result.stdout
     lines = [line.strip() for line in

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,18 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, child_env, run_build
 from pubbuild import reproduce
 
 pytestmark = pytest.mark.build
 
 
 def build(project: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["SOURCE_DATE_EPOCH"] = "1700000000"
-    result = subprocess.run([sys.executable, str(project / "build.py"), *args,
-                             "--out", str(out)], capture_output=True, text=True,
-                            env=env, cwd=project, timeout=300)
+    result = run_build(*args, "--out", str(out), cwd=project,
+                       env={"SOURCE_DATE_EPOCH": "1700000000"},
+                       script=project / "build.py")
     assert result.returncode == 0, result.stderr
     return result
 
@@ -99,8 +96,7 @@ def test_the_watcher_rebuilds_and_serves(tmp_path):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, project / name)
     manuscript = project / "manuscript" / "article.md"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["SOURCE_DATE_EPOCH"] = "1700000000"
+    env = child_env(SOURCE_DATE_EPOCH="1700000000")
     watcher = subprocess.Popen(
         [sys.executable, str(ROOT / "build.py"), "watch", "--port", "0",
          "--manuscript", str(manuscript), "--out", str(tmp_path / "out")],
