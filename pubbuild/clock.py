@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from pubbuild import git
 from pubbuild.diagnostics import BuildError
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -53,11 +53,24 @@ def build_time(inputs: list[Path], metadata_date: str | None = None) -> BuildTim
     return BuildTime(FALLBACK, "fallback")
 
 
-def _git_time(inputs: list[Path]) -> dt.datetime | None:
+def _tracked(inputs: list[Path]) -> list[str]:
+    """The inputs inside the manuscript's repository (a style or .bib kept
+    elsewhere, shared by several papers, has no say in its history; git
+    refuses a path outside the repository)."""
     if not inputs:
+        return []
+    top = git.output(["rev-parse", "--show-toplevel"], inputs[0].parent)
+    if not top:
+        return []
+    root = Path(top).resolve()
+    return [str(path) for path in inputs if Path(path).resolve().is_relative_to(root)]
+
+
+def _git_time(inputs: list[Path]) -> dt.datetime | None:
+    tracked = _tracked(inputs)
+    if not tracked:
         return None
-    stamp = _git(["log", "-1", "--format=%ct", "--", *map(str, inputs)],
-                 inputs[0].parent)
+    stamp = git.output(["log", "-1", "--format=%ct", "--", *tracked], inputs[0].parent)
     if not stamp or not stamp.isdigit():
         return None  # not a repository, or the inputs were never committed
     return dt.datetime.fromtimestamp(int(stamp), dt.UTC)
@@ -80,22 +93,13 @@ def source_commit(inputs: list[Path]) -> str | None:
     given = os.environ.get("PUBBUILD_SOURCE_COMMIT")
     if given:
         return given
+    tracked = _tracked(inputs)
     folder = inputs[0].parent
-    head = _git(["log", "-1", "--format=%H", "--", *map(str, inputs)], folder)
+    head = tracked and git.output(["log", "-1", "--format=%H", "--", *tracked], folder)
     if not head:
         return None
-    changed = _git(["status", "--porcelain", "--", *map(str, inputs)], folder)
+    changed = git.output(["status", "--porcelain", "--", *tracked], folder)
     return head + ("+modified" if changed else "")
-
-
-def _git(args: list[str], folder: Path) -> str | None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=folder, capture_output=True,
-                              text=True, timeout=30,
-                              env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"})
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
 
 
 def parse_iso(text: str) -> dt.datetime:

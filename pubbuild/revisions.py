@@ -12,11 +12,10 @@ This module must not know about pandoc, panflute or the formats.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pubbuild import frontmatter
+from pubbuild import frontmatter, git
 from pubbuild.diagnostics import BuildError
 
 
@@ -29,7 +28,7 @@ class Revision:
 
 
 def repository(path: Path) -> Path:
-    root = _git(["rev-parse", "--show-toplevel"], path.parent)
+    root = git.output(["rev-parse", "--show-toplevel"], path.parent)
     if root is None:
         raise BuildError("not inside a git repository: compare two files with "
                          "`diff --files OLD.md NEW.md`", path)
@@ -37,17 +36,18 @@ def repository(path: Path) -> Path:
 
 
 def resolve(name: str, repo: Path) -> Revision:
-    commit = _git(["rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"], repo)
+    commit = git.output(["rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
+                        repo)
     if commit is None:
         raise BuildError(f"{name}: unknown revision")
-    info = _git(["log", "-1", "--format=%an%n%at", commit], repo) or "\n0"
+    info = git.output(["log", "-1", "--format=%an%n%at", commit], repo) or "\n0"
     author, stamp = info.split("\n", 1)
     return Revision(name, commit, author or "Unknown", _iso(int(stamp or 0)))
 
 
 def working_tree(repo: Path | None, date: str) -> Revision:
-    author = (_git(["config", "user.name"], repo) if repo else None) or "Author"
-    return Revision("working tree", None, author, date)
+    named = repo and git.output(["config", "user.name"], repo, user_config=True)
+    return Revision("working tree", None, named or "Author", date)
 
 
 def materialise(revision: Revision, manuscript: Path, repo: Path,
@@ -61,7 +61,7 @@ def materialise(revision: Revision, manuscript: Path, repo: Path,
     folder = relative.parent
     # Every file of the manuscript's folder (its figures), not the whole
     # repository when the manuscript sits at the top.
-    listed = _git(["ls-tree", "-r", revision.commit, "--", f"{folder}/"
+    listed = git.output(["ls-tree", "-r", revision.commit, "--", f"{folder}/"
                    if str(folder) != "." else "."], repo) or ""
     wanted = set()
     for line in listed.splitlines():
@@ -86,21 +86,11 @@ def materialise(revision: Revision, manuscript: Path, repo: Path,
 
 
 def _show(revision: Revision, path: PurePosixPath, repo: Path, binary: bool = False):
-    proc = subprocess.run(["git", "show", f"{revision.commit}:{path.as_posix()}"],
-                          cwd=repo, capture_output=True, timeout=60)
-    if proc.returncode != 0:
-        return None
-    return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
-
-
-def _git(args: list[str], cwd: Path) -> str | None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
+    data = git.output(["show", f"{revision.commit}:{path.as_posix()}"], repo,
+                      binary=True)
+    if data is None or binary:
+        return data
+    return data.decode("utf-8", "replace")
 
 def _iso(stamp: int) -> str:
     import datetime as dt
