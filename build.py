@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import clock, formats, frontmatter, manifest, pandoc
+from pubbuild import clock, formats, frontmatter, limits, manifest, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
@@ -92,6 +93,7 @@ class _Stage:
 
     def __enter__(self):
         self.start = time.perf_counter()
+        limits.stage = self.name
 
     def __exit__(self, kind, *_):
         if kind is None:
@@ -164,7 +166,7 @@ def _index(bib_paths: list[Path], csl: Path) -> tuple:
     """The bibliographies and their citation index, made once per content."""
     from pubbuild import citeindex  # here: citeproc-py is slow to import
 
-    content = tuple((path, path.read_bytes()) for path in [*bib_paths, csl])
+    content = tuple((path, pandoc.read_file(path)) for path in [*bib_paths, csl])
     if content not in _INDEXES:
         _INDEXES.clear()
         _INDEXES[content] = citeindex.load(bib_paths, csl)
@@ -310,7 +312,15 @@ def _plan(manuscript: Path, sources: list[Path], date: str | None
 
 def up_to_date(args, wanted: list[str]) -> bool:
     """The no-op check, before anything is read: every wanted output's key
-    (its inputs' hashes) is the one recorded, and the file is unchanged."""
+    (its inputs' hashes) is the one recorded, and the file is unchanged. A
+    file it cannot read means "build": the build then says what is wrong."""
+    try:
+        return _up_to_date(args, wanted)
+    except OSError:
+        return False
+
+
+def _up_to_date(args, wanted: list[str]) -> bool:
     from pubbuild import cache
 
     out, manuscript = args.out.resolve(), args.manuscript.resolve()
@@ -450,13 +460,15 @@ def write_files(files: dict[Path, bytes]) -> None:
                 with os.fdopen(fd, "wb") as stream:
                     stream.write(data)
                 os.chmod(tmp, 0o644)
-        except OSError as exc:
+            limits.stop()  # every file is whole: the renames go through
+        except BaseException as exc:  # a full disk, or the deadline
             for tmp in written.values():
                 Path(tmp).unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             target = next(reversed(written), folders[0])
-            raise BuildError(f"cannot write {display_path(target)}: "
-                             f"{exc.strerror or exc}; the previous outputs are "
-                             "unchanged", target) from None
+            raise BuildError(f"cannot write: {exc.strerror or exc}; the previous "
+                             "outputs are unchanged", target) from None
         for path, tmp in written.items():
             os.replace(tmp, path)
 
@@ -979,7 +991,15 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, key):
             setattr(args, key, value)
     try:
+        if args.run is not command_watch:  # the watcher limits each rebuild
+            limits.start()
         return args.run(args)
+    except limits.OutOfTime:
+        # Every child was killed by subprocess.run; the outputs are as they were.
+        if args.debug:
+            traceback.print_exc()
+        print(f"{display_path(args.manuscript)}: {limits.message()}", file=sys.stderr)
+        return 1
     except BuildError as error:
         if args.debug:
             traceback.print_exc()
@@ -988,12 +1008,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as exc:
         # The machine, not the manuscript: a full disk or a file size limit
-        # while a tool wrote a temporary file. Nothing was written to --out.
+        # while a tool wrote a temporary file, a file it may not open.
+        # Nothing was written to --out.
         if args.debug:
             traceback.print_exc()
-        print(f"{display_path(args.manuscript)}: {exc.strerror or exc} while "
-              "writing a temporary file; the previous outputs are unchanged",
-              file=sys.stderr)
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or not exc.filename:
+            what = f"{display_path(args.manuscript)}: {exc.strerror or exc} while " \
+                   "writing a temporary file"
+        else:
+            what = f"{display_path(exc.filename)}: {exc.strerror or exc}"
+        print(f"{what}; the previous outputs are unchanged", file=sys.stderr)
         return 1
     except RecursionError:
         # Thousands of nested brackets or block quotes: deeper than the

@@ -110,7 +110,7 @@ def weasyprint_alone(tmp: Path, env: dict):
     """C: our final print HTML, rendered by the weasyprint command."""
     sys.path.insert(0, str(ROOT))
     import build
-    from pubbuild import clock, formats
+    from pubbuild import clock, formats, pdf
 
     source = build.read(ROOT / "manuscript" / "article.md")
     doc = build.run_filters(source)
@@ -118,7 +118,7 @@ def weasyprint_alone(tmp: Path, env: dict):
                       clock.build_time([source.path]).moment)
     page = tmp / "print.html"
     page.write_text(formats.print_html(doc, job), encoding="utf-8")
-    fonts = {**env, "FONTCONFIG_FILE": str(ROOT / "fonts" / "fonts.conf")}
+    fonts = {**env, "FONTCONFIG_FILE": str(pdf.fontconfig_file())}
 
     def run():
         # The same PDF options our build uses: tagged, PDF/UA-1.

@@ -69,6 +69,11 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     if path.suffix.lower() not in IMAGE_TYPES:
         raise BuildError(f"image {url}: unsupported type {path.suffix!r} (use "
                          f"{', '.join(sorted(IMAGE_TYPES))})", reporter.file, line)
+    try:
+        path.open("rb").close()
+    except OSError as exc:
+        raise BuildError(f"image {url}: cannot read: {exc.strerror or exc}",
+                         reporter.file, line) from None
     problem = _damaged(path)
     if problem:
         raise BuildError(f"image {url}: {problem}", reporter.file, line)

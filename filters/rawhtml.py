@@ -7,9 +7,11 @@ project: `<script>`, `<style>`, `<iframe>`, `<object>`, `<embed>`,
 event handler; `javascript:`, `vbscript:` and `data:text/html` URLs; and a
 resource (`src`, `srcset`, `poster`, `data`, an SVG `href`) that is not a
 file inside the manuscript's folder (so no `file:///etc/hostname`, no
-`http://…` an output would fetch). Each removal is a warning naming
-file:line. Raw LaTeX and other formats pass untouched (only their own
-writers print them).
+`http://…` an output would fetch). The same rules hold for the attributes
+of pandoc's own elements (a `<div style=…>` pandoc parsed as a Div,
+`[text]{onclick=…}`), and a Markdown link to a `javascript:` URL keeps
+only its text. Each removal is a warning naming file:line. Raw LaTeX and
+other formats pass untouched (only their own writers print them).
 
 Metadata options: none.
 
@@ -57,6 +59,38 @@ def action(elem, doc):
                                  source="rawhtml")
         if cleaned != elem.text:
             elem.text = cleaned
+    if isinstance(elem, pf.Link) and elem.url.strip().lower().startswith(
+            UNSAFE_SCHEMES):
+        doc.reporter.warning(f"link to {elem.url[:30]!r} removed (its text kept)",
+                             doc.reporter.locate(elem.url[:30]), source="rawhtml")
+        return pf.Span(*elem.content)
+    if getattr(elem, "attributes", None):
+        # Pandoc's own elements carry attributes too (`<div style=…>` parsed
+        # as a Div, `[text]{onclick=…}`): the same rules hold for them.
+        tag = type(elem).__name__.lower()
+        for name, value in list(elem.attributes.items()):
+            problem = _attribute_problem(name, value, tag, doc.rawhtml_folder)
+            if problem:
+                del elem.attributes[name]
+                doc.reporter.warning(f"attribute: {problem} removed",
+                                     doc.reporter.locate(f"{name}="),
+                                     source="rawhtml")
+    return None
+
+
+def _attribute_problem(name: str, value: str, tag: str, folder: Path) -> str | None:
+    """Why an attribute may not be published (or None): it runs a script,
+    or loads something from outside the manuscript's folder."""
+    lowered = value.strip().lower()
+    if name.startswith("on"):
+        return f"the {name} handler of <{tag}>"
+    if (name in LINKS or name in RESOURCES) and lowered.startswith(UNSAFE_SCHEMES):
+        return f"the {name}={value[:30]!r} of <{tag}>"
+    if name in RESOURCES and not _inside(value, folder):
+        return f"the {name}={value[:60]!r} of <{tag}> (only files in the " \
+               "manuscript's folder)"
+    if name == "style" and ("url(" in lowered or "expression(" in lowered):
+        return f"the style of <{tag}> (it loads a URL)"
     return None
 
 
@@ -96,20 +130,16 @@ class _Cleaner(HTMLParser):
         kept = []
         for name, value in attrs:
             value = value or ""
-            lowered = value.strip().lower()
-            if name.startswith("on"):
-                self.removed.append(f"the {name} handler of <{tag}>")
-            elif (name in LINKS or name in RESOURCES) and lowered.startswith(
-                    UNSAFE_SCHEMES):
-                self.removed.append(f"the {name}={value[:30]!r} of <{tag}>")
-            elif (name in RESOURCES or (name in ("href", "xlink:href") and tag in
-                                        ("image", "use", "feimage"))) \
-                    and not self._inside(value):
+            resource = name in RESOURCES or (name in ("href", "xlink:href") and tag in
+                                             ("image", "use", "feimage"))
+            if resource and not value.strip().lower().startswith(UNSAFE_SCHEMES) \
+                    and not _inside(value, self.folder):
                 self.removed.append(f"<{tag}> loading {value[:60]!r} (only files in "
                                     "the manuscript's folder)")
                 return
-            elif name == "style" and ("url(" in lowered or "expression(" in lowered):
-                self.removed.append(f"the style of <{tag}> (it loads a URL)")
+            problem = _attribute_problem(name, value, tag, self.folder)
+            if problem:
+                self.removed.append(problem)
             else:
                 kept.append(name if value == "" and name in ("hidden",) else
                             f'{name}="{html.escape(value)}"')
@@ -135,15 +165,18 @@ class _Cleaner(HTMLParser):
     def handle_comment(self, data):
         pass  # comments are not published
 
-    def _inside(self, value: str) -> bool:
-        for candidate in value.split(","):  # srcset lists several
-            url = candidate.strip().split(" ")[0]
-            parts = urlsplit(url)
-            if parts.scheme == "data":
-                continue
-            if parts.scheme or parts.netloc:
-                return False
-            path = (self.folder / unquote(parts.path)).resolve()
-            if not path.is_relative_to(self.folder):
-                return False
-        return True
+
+def _inside(value: str, folder: Path) -> bool:
+    """Whether every URL in `value` (srcset lists several) is a data: URL
+    or a file inside `folder`."""
+    for candidate in value.split(","):
+        url = candidate.strip().split(" ")[0]
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            continue
+        if parts.scheme or parts.netloc:
+            return False
+        path = (folder / unquote(parts.path)).resolve()
+        if not path.is_relative_to(folder):
+            return False
+    return True

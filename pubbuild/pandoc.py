@@ -20,6 +20,7 @@ from pathlib import Path
 
 import panflute as pf
 
+from pubbuild import limits
 from pubbuild.diagnostics import BuildError
 
 _POSITION = re.compile(
@@ -36,10 +37,21 @@ _ENV = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC"}
 
 
 @functools.cache
+@functools.cache
 def pandoc_path() -> str:
+    """The pandoc that pypandoc_binary bundles, and no other.
+
+    pypandoc's own lookup prefers PYPANDOC_PANDOC, or whichever pandoc on
+    PATH or in ~/.bin has the highest version: a machine's pandoc would
+    then make different bytes, or run a program from outside the project.
+    """
     import pypandoc
 
-    return pypandoc.get_pandoc_path()
+    bundled = Path(pypandoc.__file__).resolve().parent / "files" / "pandoc"
+    if not os.access(bundled, os.X_OK):
+        raise BuildError(f"the bundled pandoc is missing ({bundled}): "
+                         "pip install -r requirements.txt (pypandoc_binary)")
+    return str(bundled)
 
 
 @functools.cache
@@ -47,17 +59,6 @@ def version() -> str:
     """The bundled pandoc's version, e.g. "3.9"."""
     out, _ = run(["--version"])
     return out.split("\n", 1)[0].removeprefix("pandoc").strip()
-
-
-def limits() -> tuple[float, int]:
-    """(seconds, MiB) one pandoc run or the PDF's render may take;
-    PUBBUILD_TIME_LIMIT (seconds) and PUBBUILD_MEMORY_LIMIT (MiB) change them."""
-    try:
-        return (float(os.environ.get("PUBBUILD_TIME_LIMIT", "300")),
-                int(os.environ.get("PUBBUILD_MEMORY_LIMIT", "2048")))
-    except ValueError:
-        raise BuildError("PUBBUILD_TIME_LIMIT and PUBBUILD_MEMORY_LIMIT must be "
-                         "numbers (seconds, MiB)") from None
 
 
 # A data directory that does not exist: pandoc's built-in templates and
@@ -72,7 +73,7 @@ def _command(args: list[str], sandbox: bool = True) -> list[str]:
     # network, no file a manuscript's image or include names). It also hides
     # SOURCE_DATE_EPOCH, so the EPUB and DOCX writers, which date their
     # files, run without it on a document whose images are data: URLs.
-    return [pandoc_path(), "+RTS", f"-M{limits()[1]}m", "-RTS",
+    return [pandoc_path(), "+RTS", f"-M{limits.configured()[1]}m", "-RTS",
             *(["--sandbox"] if sandbox else []), f"--data-dir={DATA_DIR}", *args]
 
 
@@ -82,16 +83,15 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
     """Run pandoc; return (stdout, warnings). `file` names the input for errors.
 
     `env` adds variables (SOURCE_DATE_EPOCH) to a minimal environment. The
-    run is limited in time and memory (`limits`); past either it is an error.
+    run is limited in time and memory (pubbuild.limits); past either it is an error.
     """
     try:
         proc = subprocess.run(
             _command(args, sandbox), input=stdin, capture_output=True, text=True,
-            encoding="utf-8", env={**_ENV, **(env or {})}, timeout=limits()[0],
-        )
+            encoding="utf-8", env={**_ENV, **(env or {})},
+            timeout=limits.remaining())
     except subprocess.TimeoutExpired:  # the child is killed by run()
-        raise BuildError(f"pandoc did not finish within {limits()[0]:g} s "
-                         "(PUBBUILD_TIME_LIMIT)", file) from None
+        raise limits.expired(file) from None
     warnings = [line.removeprefix("[WARNING] ").strip()
                 for line in proc.stderr.splitlines() if line.startswith("[WARNING]")]
     if proc.returncode < 0:
@@ -115,8 +115,11 @@ def _signal_name(number: int) -> str:
 
 def run_bytes(args: list[str]) -> tuple[bytes, list[str]]:
     """Run pandoc for binary output on stdout (a data file, say)."""
-    proc = subprocess.run(_command(args), capture_output=True, env=_ENV,
-                          timeout=limits()[0])
+    try:
+        proc = subprocess.run(_command(args), capture_output=True, env=_ENV,
+                              timeout=limits.remaining())
+    except subprocess.TimeoutExpired:
+        raise limits.expired() from None
     stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
         raise _error(stderr, None)
@@ -128,7 +131,7 @@ def run_bytes(args: list[str]) -> tuple[bytes, list[str]]:
 def _error(stderr: str, file: Path | None) -> BuildError:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     if "Heap exhausted" in stderr:
-        return BuildError(f"pandoc needed more than {limits()[1]} MiB "
+        return BuildError(f"pandoc needed more than {limits.configured()[1]} MiB "
                           "(PUBBUILD_MEMORY_LIMIT)", file)
     yaml = _YAML.search(stderr)
     if yaml:
@@ -149,15 +152,22 @@ def _error(stderr: str, file: Path | None) -> BuildError:
     return BuildError(f"pandoc: {lines[-1] if lines else 'failed'}", file)
 
 
+def read_file(path: Path) -> bytes:
+    """A file's bytes; one that cannot be read (missing, no permission) is
+    a BuildError naming it."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise BuildError(f"cannot read: {exc.strerror or exc}", path) from None
+
+
 def read_utf8(path: Path) -> str:
     """A text file's contents; one that is not UTF-8, or cannot be read, is a
     BuildError (never a silent latin-1 fallback)."""
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        return read_file(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from None
-    except OSError as exc:
-        raise BuildError(f"cannot read: {exc.strerror or exc}", path) from None
 
 
 # Without `smart`: quotation marks and the spaces around them reach the

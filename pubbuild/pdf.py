@@ -2,9 +2,9 @@
 
 Two things keep the render inside the project:
 
-- fontconfig is pointed at `fonts/fonts.conf`, which lists only the bundled
-  fonts, before WeasyPrint (and Pango) start, so no glyph can come from the
-  machine's fonts;
+- fontconfig is pointed at a configuration that lists only the bundled
+  fonts (`fontconfig_file`), before WeasyPrint (and Pango) start, so no
+  glyph can come from the machine's fonts;
 - every resource goes through `ProjectFetcher`, which allows `data:` URLs
   and files inside the project or the manuscript's folder, and nothing else
   (no network, no file outside).
@@ -14,18 +14,22 @@ This module must not know about pandoc or the other formats.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
+import functools
 import io
 import logging
 import os
 import re
 import resource
-import signal
-import threading
+import shutil
+import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from xml.sax.saxutils import escape
 
+from pubbuild import limits
 from pubbuild.diagnostics import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,11 +81,8 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     except FatalURLFetchingError as exc:
         raise BuildError(str(exc), manuscript) from None
     except MemoryError:
-        raise BuildError(f"the PDF needed more than {_limits()[1]} MiB "
+        raise BuildError(f"the PDF needed more than {limits.configured()[1]} MiB "
                          "(PUBBUILD_MEMORY_LIMIT)", manuscript) from None
-    except _OutOfTime:
-        raise BuildError(f"the PDF did not finish within {_limits()[0]:g} s "
-                         "(PUBBUILD_TIME_LIMIT)", manuscript) from None
     finally:
         logger.removeHandler(problems)
     if problems.errors:
@@ -89,40 +90,18 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     return out.getvalue()
 
 
-class _OutOfTime(BaseException):
-    """Not an Exception: WeasyPrint's own `except Exception` must not
-    swallow it."""
-
-
-def _limits() -> tuple[int, int]:
-    from pubbuild import pandoc
-
-    return pandoc.limits()
-
-
 @contextlib.contextmanager
 def _limited():
-    """The render's wall-clock and memory limits: an alarm (in the main
-    thread) and the process's data size, both restored afterwards."""
-    seconds, mib = _limits()
+    """The render's memory limit, the process's data size, restored
+    afterwards. (Its time is the build's deadline: pubbuild.limits.)"""
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    wanted = mib * 1024 * 1024
+    wanted = limits.configured()[1] * 1024 * 1024
     if hard != resource.RLIM_INFINITY:
         wanted = min(wanted, hard)
     resource.setrlimit(resource.RLIMIT_DATA, (wanted, hard))
-    timed = threading.current_thread() is threading.main_thread()
-    if timed:
-        def ring(_signum, _frame):
-            raise _OutOfTime
-
-        previous = signal.signal(signal.SIGALRM, ring)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        if timed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
         resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
@@ -142,8 +121,27 @@ def _associate(pdf, relationships: dict[str, str]) -> None:
 
 def _only_bundled_fonts() -> None:
     # Must happen before fontconfig initialises (at WeasyPrint's import).
-    os.environ["FONTCONFIG_FILE"] = str(FONTS / "fonts.conf")
+    os.environ["FONTCONFIG_FILE"] = str(fontconfig_file())
     os.environ.pop("FONTCONFIG_PATH", None)
+
+
+@functools.cache
+def fontconfig_file() -> Path:
+    """A fontconfig configuration that knows only the files in fonts/ and
+    keeps its cache in a private temporary folder (removed at exit): the
+    machine's fonts and its cache (/var/cache/fontconfig) are neither read
+    nor written. fontconfig still lists the descriptions of the templates in
+    /usr/share/fontconfig/conf.avail when it starts; it applies none."""
+    folder = Path(tempfile.mkdtemp(prefix="pubbuild-fonts-"))
+    atexit.register(shutil.rmtree, folder, True)
+    config = folder / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n'
+        '<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig>\n  <dir>{escape(str(FONTS))}</dir>\n"
+        f"  <cachedir>{escape(str(folder / 'cache'))}</cachedir>\n</fontconfig>\n",
+        encoding="utf-8")
+    return config
 
 
 def _font_files(stylesheet: Path) -> list[str]:
