@@ -197,6 +197,8 @@ def test_missing_font_file(tmp_path):
     ("https://example.org/x.png", "image https://example.org/x.png: only local "
      "files can be used (the build never fetches from the network)"),
     ("../outside.png", "image ../outside.png: outside the manuscript's folder"),
+    ("{outside}", "image {outside}: outside the manuscript's folder"),
+    ("file://{outside}", "image file://{outside}: outside the manuscript's folder"),
     ("figure.tiff", "image figure.tiff: unsupported type '.tiff' (use .gif, .jpeg, "
      ".jpg, .png, .svg, .webp)"),
 ])
@@ -205,6 +207,8 @@ def test_bad_image(tmp_path, image, message):
     folder.mkdir()
     (tmp_path / "outside.png").write_bytes(b"\x89PNG")
     (folder / "figure.tiff").write_bytes(b"II*\x00")
+    image = image.format(outside=tmp_path / "outside.png")
+    message = message.format(outside=tmp_path / "outside.png")
     body = f"Text ([Vu, 2021](#)).\n\n![A figure.]({image})\n"
     manuscript = project(folder, body=body)
     out = folder / "dist"
@@ -308,6 +312,69 @@ def test_pathological_markdown_ends_within_the_limits(tmp_path):
                     "of brackets, lists or block quotes)")
     assert time.monotonic() - started < 120
     assert not (tmp_path / "dist").exists()
+
+
+N = 3000
+# cmark's pathological inputs (test/pathological_tests.py), which have made
+# Markdown parsers take quadratic or exponential time or blow their stacks,
+# and a few of pandoc's own extensions pushed the same way.
+PATHOLOGICAL = {
+    "nested strong emph": ("*a **a " * N) + "b" + (" a** a*" * N),
+    "many emph closers": "a**" * N,
+    "many emph openers": "**a" * N,
+    "mismatched openers and closers": "*a_ " * N,
+    "openers and closers multiple of 3": "a**b" + ("c* " * N),
+    "link openers and emph closers": "[ a_" * N,
+    "many link closers": "a]" * N,
+    "many link openers": "[a" * N,
+    "nested brackets": "[" * N + "a" + "]" * N,
+    "nested block quotes": "> " * N + "a",
+    "deeply nested lists": "".join("  " * i + "* a\n" for i in range(1000)),
+    "backticks": "".join("e" + "`" * i for i in range(1, N)),
+    "unclosed links A": "[a](<b" * N,
+    "unclosed links B": "[a](b" * N,
+    "many references": "".join(f"[{i}]: /url\n" for i in range(N)) + "[0]" * N,
+    "NUL characters": "abc\u0000de\u0000",
+    "nested spans": "[" * N + "a" + "]{.x}" * N,
+    "nested raw HTML": "<div>" * N + "a" + "</div>" * N,
+    "many citations": "[@vu2021] " * N,
+}
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_inputs_end_within_the_limit(tmp_path, name):
+    """Each builds, or ends at the limit (4 s here) or at its nesting with
+    one line; no traceback, no output, no child left running."""
+    import subprocess
+    import sys
+    import time
+
+    manuscript = project(tmp_path, body=f"Text ([Vu, 2021](#)).\n\n"
+                                        f"{PATHOLOGICAL[name]}\n")
+    out = tmp_path / "dist"
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "-q", "--manuscript",
+         str(manuscript), "--out", str(out), "html"], cwd=tmp_path,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=child_env(PUBBUILD_TIME_LIMIT="4", SOURCE_DATE_EPOCH="1700000000"))
+    _, stderr = process.communicate(timeout=120)
+    assert time.monotonic() - started < 30  # the limit, and stopping
+    assert _session(process.pid) == []
+    assert "Traceback" not in stderr
+    if process.returncode == 0:
+        assert (out / "paper.html").is_file()
+        return
+    assert process.returncode == 1
+    assert stderr.strip() in (
+        "paper.md: the build did not finish within 4 s (PUBBUILD_TIME_LIMIT); it "
+        "was at: read (pandoc) + bibliography",
+        "paper.md: the build did not finish within 4 s (PUBBUILD_TIME_LIMIT); it "
+        "was at: filters + citeproc",
+        "paper.md: nested too deeply to process (thousands of levels of brackets, "
+        "lists or block quotes)",
+        "paper.md: pandoc needed more than 2048 MiB (PUBBUILD_MEMORY_LIMIT)")
+    assert not out.exists()
 
 
 def test_a_build_past_the_time_limit_fails_cleanly(tmp_path):
