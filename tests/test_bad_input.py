@@ -410,6 +410,34 @@ def test_a_full_disk_keeps_the_previous_outputs(tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_a_real_full_disk_keeps_the_previous_outputs(tmp_path):
+    """The output folder on a 256 KiB tmpfs, filled up after a first build:
+    the next build runs out of space while writing its outputs."""
+    import os
+    import subprocess
+
+    manuscript = project(tmp_path)
+    out = tmp_path / "dist"
+    out.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
+                              str(out)], capture_output=True, text=True)
+    assert mounted.returncode == 0, f"a tmpfs is needed (run as root): {mounted.stderr}"
+    try:
+        assert build(manuscript, out).returncode == 0
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        with open(out / ".filler", "wb") as filler:  # all but 8 KiB
+            free = os.statvfs(out)
+            filler.write(b"\0" * (free.f_bavail * free.f_frsize - 8192))
+        manuscript.write_text(manuscript.read_text() + "\nOne more sentence.\n")
+        line = one_error_line(build(manuscript, out))
+        assert re.fullmatch(r"dist/paper\.\w+: cannot write: No space left on device; "
+                            r"the previous outputs are unchanged", line), line
+        (out / ".filler").unlink()
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    finally:
+        subprocess.run(["umount", str(out)], check=True)
+
+
 def test_an_output_folder_that_is_a_file(tmp_path):
     manuscript = project(tmp_path)
     blocker = tmp_path / "dist"
