@@ -95,6 +95,7 @@ def one_error_line(result) -> str:
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
+    print(f"error line: {lines[0]}")  # `pytest -rP` lists what each case printed
     return lines[0]
 
 
