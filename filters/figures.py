@@ -15,6 +15,7 @@ Formats: all; independent of citeproc.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -74,24 +75,55 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     except OSError as exc:
         raise BuildError(f"image {url}: cannot read: {exc.strerror or exc}",
                          reporter.file, line) from None
-    problem = _damaged(path)
+    problem = _damaged(path, folder)
     if problem:
         raise BuildError(f"image {url}: {problem}", reporter.file, line)
     return path
 
 
-def _damaged(path: Path) -> str | None:
+def _reaches_outside(tree, path: Path, folder: Path) -> str | None:
+    """Why an SVG may not be used, or None: it loads a file outside the
+    manuscript's folder, or anything over the network (an `href` on an
+    `<image>`, `<use>`, `<feImage>`…, a CSS `url()` or `@import`). A link
+    (`<a href>`) and a reference within the file (`#id`) are fine."""
+    from lxml import etree
+
+    references = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments, processing instructions
+        if etree.QName(element).localname != "a":
+            references += [value for name, value in element.attrib.items()
+                           if etree.QName(name).localname == "href"]
+        styles = [element.get("style") or ""]
+        if etree.QName(element).localname == "style":
+            styles.append(element.text or "")
+        for style in styles:
+            references += re.findall(r"""url\(\s*['"]?([^'")\s]+)""", style)
+            references += re.findall(r"""@import\s+['"]([^'"]+)""", style)
+    for reference in references:
+        parts = urlsplit(reference.strip())
+        if parts.scheme == "data" or reference.strip().startswith("#"):
+            continue
+        target = (path.parent / unquote(parts.path)).resolve()
+        if parts.scheme not in ("", "file") or parts.netloc or not \
+                target.is_relative_to(folder):
+            return f"refers to {reference[:200]!r}, outside the manuscript's folder"
+    return None
+
+
+def _damaged(path: Path, folder: Path) -> str | None:
     """Why an image file cannot be shown, or None: a truncated or broken
     file would otherwise print as a blank in one format and not another."""
     if path.suffix.lower() == ".svg":
         from lxml import etree
 
         try:
-            etree.parse(str(path), etree.XMLParser(no_network=True,
-                                                   resolve_entities=False))
+            tree = etree.parse(str(path), etree.XMLParser(no_network=True,
+                                                          resolve_entities=False))
         except etree.XMLSyntaxError as exc:
             return f"not a well-formed SVG ({exc.msg})"
-        return None
+        return _reaches_outside(tree, path, folder)
     from PIL import Image
 
     try:

@@ -171,6 +171,12 @@ def build(bib: bibliography.Bibliography, csl_path: Path) -> CitationIndex:
     try:
         style = CitationStylesStyle(str(csl_path), validate=False)
     except Exception as exc:  # lxml or citeproc-py: an unreadable style
+        from lxml import etree
+
+        if isinstance(exc, etree.XMLSyntaxError):  # where the XML breaks
+            message = re.sub(r", line \d+, column \d+$", "", exc.msg or str(exc))
+            raise BuildError(f"malformed CSL style: {message}", csl_path,
+                             exc.lineno) from None
         raise BuildError(f"cannot read CSL style: {exc}", csl_path) from None
     source = CiteProcJSON([_for_citeproc_py(item) for item in items])
     rendered = CitationStylesBibliography(style, source, formatter.plain)
