@@ -72,6 +72,13 @@ def remaining() -> float:
     return left
 
 
+def for_child() -> dict[str, str]:
+    """The environment of a build this one runs (verify, rebuild): its
+    limit ends a moment before this one's, so that it stops its own
+    children and reports, rather than being killed with them running."""
+    return {"PUBBUILD_TIME_LIMIT": f"{max(remaining() - 2, 1):.1f}"}
+
+
 def _ring(_signum, _frame) -> None:
     raise OutOfTime
 

@@ -30,13 +30,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from pubbuild import limits
 from pubbuild.diagnostics import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
 # Not copied: outputs, environments, caches.
 SKIP = shutil.ignore_patterns("dist", ".venv", "venv", "__pycache__",
                               ".pytest_cache", ".ruff_cache", "*.pyc")
-TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("LC_", "PYTEST"))}
     env.update(environment.env)
+    env.update(limits.for_child())
     command = [*(wrapper or []), sys.executable, str(project / "build.py"), "-q",
                *extra_args, "--manuscript", str(manuscript), "--out", str(dist)]
     cwd = project if environment.cwd_inside else project.parent
@@ -115,8 +116,11 @@ def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
     def umask():
         os.umask(environment.umask)
 
-    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=TIMEOUT, preexec_fn=umask)
+    try:
+        proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True,
+                              text=True, timeout=limits.remaining(), preexec_fn=umask)
+    except subprocess.TimeoutExpired:
+        raise limits.expired() from None
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()
         raise BuildError(f"build {environment.label} failed: "
@@ -211,11 +215,15 @@ def rebuild(pdf: Path, manifest_name: str, out=sys.stdout) -> int:
         env["SOURCE_DATE_EPOCH"] = _epoch(recorded["source"]["date"])
         if recorded["source"].get("commit"):
             env["PUBBUILD_SOURCE_COMMIT"] = recorded["source"]["commit"]
+        env.update(limits.for_child())
         dist = Path(tmp, "dist")
-        proc = subprocess.run(
-            [sys.executable, str(ROOT / "build.py"), "-q", "pdf", "--manuscript",
-             str(manuscript), "--out", str(dist)], capture_output=True, text=True,
-            env=env, cwd=tmp, timeout=TIMEOUT)
+        try:
+            proc = subprocess.run(
+                [sys.executable, str(ROOT / "build.py"), "-q", "pdf", "--manuscript",
+                 str(manuscript), "--out", str(dist)], capture_output=True, text=True,
+                env=env, cwd=tmp, timeout=limits.remaining())
+        except subprocess.TimeoutExpired:
+            raise limits.expired(pdf) from None
         if proc.returncode != 0:
             detail = proc.stderr.strip().splitlines()
             raise BuildError(f"the rebuild failed: {detail[-1] if detail else ''}",
