@@ -4,9 +4,11 @@ Quarto and many manuscripts write a figure's alt text as `fig-alt="..."`;
 pandoc reads it from `alt="..."` and otherwise repeats the caption. This
 filter moves `fig-alt` to `alt`, so every format gets the description the
 author wrote. It also checks each image once for all formats: it must be a
-file in the manuscript's folder (or below it) in a format every output can
-show; a missing, remote or unsupported image stops the build with
-`file:line`, instead of a blank in one format and a fetch in another.
+file in the manuscript's folder (or below it), or a `data:` URL, in a format
+every output can show, that decodes; an SVG may load nothing from outside
+that folder. A missing, unreadable, remote, damaged or unsupported image
+stops the build with `file:line`, instead of a blank in one format and a
+fetch in another.
 
 Metadata options: none.
 
@@ -31,6 +33,7 @@ except ImportError:  # run by pandoc as `--filter filters/figures.py`
 # What the HTML, the EPUB and WeasyPrint all display.
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
+DATA_TYPES = {kind: suffix for suffix, kind in IMAGE_TYPES.items() if suffix != ".jpeg"}
 
 
 def prepare(doc: pf.Doc) -> None:
@@ -54,9 +57,13 @@ def action(elem, doc):
 
 def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     """The local file an image URL names (None for a data: URL), or an error."""
-    line = reporter.locate(url)
+    line = reporter.locate(url[:60])
     parts = urlsplit(url)
-    if parts.scheme == "data":
+    if parts.scheme == "data":  # checked as a file would be
+        shown = url if len(url) <= 40 else url[:40] + "…"
+        problem = _data_problem(url, folder)
+        if problem:
+            raise BuildError(f"image {shown}: {problem}", reporter.file, line)
         return None
     if parts.scheme not in ("", "file"):
         raise BuildError(f"image {url}: only local files can be used (the build "
@@ -75,13 +82,13 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     except OSError as exc:
         raise BuildError(f"image {url}: cannot read: {exc.strerror or exc}",
                          reporter.file, line) from None
-    problem = _damaged(path, folder)
+    problem = _damaged(path.read_bytes(), path.suffix.lower(), path.parent, folder)
     if problem:
         raise BuildError(f"image {url}: {problem}", reporter.file, line)
     return path
 
 
-def _reaches_outside(tree, path: Path, folder: Path) -> str | None:
+def _reaches_outside(tree, base: Path, folder: Path) -> str | None:
     """Why an SVG may not be used, or None: it loads a file outside the
     manuscript's folder, or anything over the network (an `href` on an
     `<image>`, `<use>`, `<feImage>`…, a CSS `url()` or `@import`). A link
@@ -105,29 +112,54 @@ def _reaches_outside(tree, path: Path, folder: Path) -> str | None:
         parts = urlsplit(reference.strip())
         if parts.scheme == "data" or reference.strip().startswith("#"):
             continue
-        target = (path.parent / unquote(parts.path)).resolve()
+        target = (base / unquote(parts.path)).resolve()
         if parts.scheme not in ("", "file") or parts.netloc or not \
                 target.is_relative_to(folder):
             return f"refers to {reference[:200]!r}, outside the manuscript's folder"
     return None
 
 
-def _damaged(path: Path, folder: Path) -> str | None:
-    """Why an image file cannot be shown, or None: a truncated or broken
-    file would otherwise print as a blank in one format and not another."""
-    if path.suffix.lower() == ".svg":
+def _data_problem(url: str, folder: Path) -> str | None:
+    """Why a data: URL image cannot be used, or None: its type, its
+    encoding, or what `_damaged` finds in its bytes."""
+    import base64
+    import binascii
+    from urllib.parse import unquote_to_bytes
+
+    header, _, payload = url[len("data:"):].partition(",")
+    kind = header.split(";")[0].strip().lower()
+    suffix = DATA_TYPES.get(kind)
+    if suffix is None:
+        return (f"unsupported type {kind or 'text/plain'!r} (use "
+                f"{', '.join(sorted(DATA_TYPES))})")
+    try:
+        data = (base64.b64decode(payload, validate=True)
+                if header.lower().endswith(";base64") else unquote_to_bytes(payload))
+    except (binascii.Error, ValueError):
+        return "damaged or truncated (not valid base64)"
+    return _damaged(data, suffix, folder, folder)
+
+
+def _damaged(data: bytes, suffix: str, base: Path, folder: Path) -> str | None:
+    """Why an image cannot be shown, or None: a truncated or broken file
+    would otherwise print as a blank in one format and not another, and an
+    SVG that loads from outside would reach past the manuscript's folder.
+    `base` is where the SVG's relative references start."""
+    if suffix == ".svg":
         from lxml import etree
 
         try:
-            tree = etree.parse(str(path), etree.XMLParser(no_network=True,
-                                                          resolve_entities=False))
+            tree = etree.fromstring(data, etree.XMLParser(
+                no_network=True, resolve_entities=False)).getroottree()
         except etree.XMLSyntaxError as exc:
             return f"not a well-formed SVG ({exc.msg})"
-        return _reaches_outside(tree, path, folder)
+        return _reaches_outside(tree, base, folder)
+    import io
+
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
             image.load()  # decodes every pixel: a truncated file fails here
     except (OSError, SyntaxError, ValueError) as exc:
         return f"damaged or truncated ({exc})"

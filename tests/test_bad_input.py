@@ -602,6 +602,35 @@ def test_a_truncated_image(tmp_path):
     assert not (tmp_path / "dist").exists()
 
 
+def test_an_image_as_a_data_url_is_checked_like_a_file(tmp_path):
+    import base64
+
+    png = (ROOT / "tests" / "manuscripts" / "second" / "bars.png").read_bytes()
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg"><image href="file://{tmp_path}'
+           '/secret.png"/></svg>')
+    cases = {
+        "data:text/html,hello": "unsupported type 'text/html' (use image/gif, "
+        "image/jpeg, image/png, image/svg+xml, image/webp)",
+        "data:image/png;base64,abc": "damaged or truncated (not valid base64)",
+        "data:image/png;base64," + base64.b64encode(png[:200]).decode():
+        "damaged or truncated (",
+        "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode():
+        f"refers to 'file://{tmp_path}/secret.png', outside the manuscript's folder",
+    }
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    for url, problem in cases.items():
+        manuscript = project(folder, body=f"Text ([Vu, 2021](#)).\n\n![A f.]({url})\n")
+        line = one_error_line(build(manuscript, folder / "dist"))
+        shown = url if len(url) <= 40 else url[:40] + "…"
+        assert line.startswith(f"paper.md:9: image {shown}: {problem}"), line
+        assert not (folder / "dist").exists()
+    good = "data:image/png;base64," + base64.b64encode(png).decode()
+    manuscript = project(folder, body=f"Text ([Vu, 2021](#)).\n\n![A f.]({good})\n")
+    result = build(manuscript, folder / "dist")
+    assert result.returncode == 0, result.stderr
+
+
 def test_an_svg_that_points_outside(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-5b1e")
