@@ -156,11 +156,13 @@ def _damaged(data: bytes, suffix: str, base: Path, folder: Path) -> str | None:
         return _reaches_outside(tree, base, folder)
     import io
 
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decodes every pixel: a truncated file fails here
+    except UnidentifiedImageError:
+        return "damaged or truncated (not a readable image)"
     except (OSError, SyntaxError, ValueError) as exc:
         return f"damaged or truncated ({exc})"
     return None
