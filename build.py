@@ -375,7 +375,7 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
         for needed in cache.DEPENDS[fmt]:
             if needed.startswith(("templates/", "styles/")) and not (
                     ROOT / needed).is_file():
-                raise BuildError(f"{needed} not found (part of the {fmt.upper()} "
+                raise BuildError(f"not found (part of the {fmt.upper()} "
                                  "pipeline)", ROOT / needed)
     job = formats.Job(source.path, name, source.reporter, when.moment)
     results: dict[str, bytes] = {}

@@ -50,10 +50,11 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    missing = [name for name in _font_files(stylesheet)
+    missing = [(name, line) for name, line in _font_files(stylesheet)
                if not (stylesheet.parent / name).is_file()]
     if missing:
-        raise BuildError(f"font file not found: {missing[0]}", stylesheet)
+        raise BuildError(f"font file not found: {missing[0][0]}", stylesheet,
+                         missing[0][1])
     from weasyprint.urls import FatalURLFetchingError
 
     fetcher = ProjectFetcher([ROOT, manuscript.parent])
@@ -144,9 +145,11 @@ def fontconfig_file() -> Path:
     return config
 
 
-def _font_files(stylesheet: Path) -> list[str]:
+def _font_files(stylesheet: Path) -> list[tuple[str, int]]:
+    """The font files a stylesheet's @font-face rules name, with their lines."""
     text = stylesheet.read_text(encoding="utf-8")
-    return re.findall(r'url\("?([^")]+\.(?:ttf|otf|woff2?))"?\)', text)
+    return [(match[1], text.count("\n", 0, match.start()) + 1) for match in
+            re.finditer(r'url\("?([^")]+\.(?:ttf|otf|woff2?))"?\)', text)]
 
 
 class _Problems(logging.Handler):

@@ -249,7 +249,7 @@ def test_missing_font_file(tmp_path):
     result = build(copy / "manuscript" / "article.md", out,
                    script=copy / "build.py", cwd=copy)
     line = one_error_line(result)
-    assert line == ("styles/print.css: font file not found: "
+    assert line == ("styles/print.css:9: font file not found: "
                     "../fonts/CharisSIL-Italic.ttf")
     # The HTML and EPUB were made before the PDF failed; none is written.
     assert not out.exists()
@@ -675,7 +675,7 @@ def test_a_missing_template_or_stylesheet(tmp_path):
         line = one_error_line(build(copy / "manuscript" / "article.md", copy / "dist",
                                     script=copy / "build.py", cwd=copy))
         kind = "PDF" if "print" in missing else "HTML"
-        assert line == f"{missing}: {missing} not found (part of the {kind} pipeline)"
+        assert line == f"{missing}: not found (part of the {kind} pipeline)"
         assert not (copy / "dist").exists()
 
 
