@@ -23,6 +23,7 @@ import contextlib
 import errno
 import importlib
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -109,9 +110,7 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if not manuscript.is_file():
         raise BuildError("manuscript not found", manuscript)
     text = pandoc.read_utf8(manuscript)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with pandoc.pool(1) as pool:
         # Pandoc parses (a subprocess) while the bibliography's index, named
         # in the front matter, is made here; the real lookups below then
         # find it ready, or make it if the guess was wrong.
@@ -357,7 +356,6 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     MANIFEST.json and SHA256SUMS; files appear only when every one of them
     was made. The HTML and the EPUB are written (by pandoc, in threads)
     while WeasyPrint renders the PDF."""
-    from concurrent.futures import ThreadPoolExecutor
 
     from pubbuild import cache, pdf
 
@@ -382,7 +380,7 @@ def write(formats_wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     if "pdf" in todo:
         with progress.stage("print HTML (pandoc, SVG math)"):
             printable = formats.print_html(doc, job)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with pandoc.pool(2) as pool:
         pending = {}
         for fmt, writer in (("html", formats.html), ("epub", formats.epub)):
             if fmt in todo:
@@ -469,8 +467,15 @@ def write_files(files: dict[Path, bytes]) -> None:
             target = next(reversed(written), folders[0])
             raise BuildError(f"cannot write: {exc.strerror or exc}; the previous "
                              "outputs are unchanged", target) from None
-        for path, tmp in written.items():
-            os.replace(tmp, path)
+        # The renames take a moment; Ctrl-C or a TERM waits until they are
+        # all done, so the folder never holds a mix of old and new.
+        deferred = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+        try:
+            for path, tmp in written.items():
+                os.replace(tmp, path)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
@@ -994,40 +999,40 @@ def main(argv: list[str] | None = None) -> int:
         if args.run is not command_watch:  # the watcher limits each rebuild
             limits.start()
         return args.run(args)
-    except limits.OutOfTime:
+    except (limits.OutOfTime, BuildError, OSError, RecursionError,
+            KeyboardInterrupt) as exc:
+        limits.stop()  # no alarm while the message is printed
+        if args.debug:
+            traceback.print_exc()
+        print(_one_line(exc, args.manuscript), file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    finally:
+        limits.stop()
+
+
+def _one_line(exc: BaseException, manuscript: Path) -> str:
+    """What went wrong, in one line, for each kind of expected failure."""
+    where = display_path(manuscript)
+    if isinstance(exc, limits.OutOfTime):
         # Every child was killed by subprocess.run; the outputs are as they were.
-        if args.debug:
-            traceback.print_exc()
-        print(f"{display_path(args.manuscript)}: {limits.message()}", file=sys.stderr)
-        return 1
-    except BuildError as error:
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: {error}" if error.file is None else str(error),
-              file=sys.stderr)
-        return 1
-    except OSError as exc:
+        return f"{where}: {limits.message()}"
+    if isinstance(exc, BuildError):
+        return f"error: {exc}" if exc.file is None else str(exc)
+    if isinstance(exc, OSError):
         # The machine, not the manuscript: a full disk or a file size limit
         # while a tool wrote a temporary file, a file it may not open.
         # Nothing was written to --out.
-        if args.debug:
-            traceback.print_exc()
         if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or not exc.filename:
-            what = f"{display_path(args.manuscript)}: {exc.strerror or exc} while " \
-                   "writing a temporary file"
+            what = f"{where}: {exc.strerror or exc} while writing a temporary file"
         else:
             what = f"{display_path(exc.filename)}: {exc.strerror or exc}"
-        print(f"{what}; the previous outputs are unchanged", file=sys.stderr)
-        return 1
-    except RecursionError:
+        return f"{what}; the previous outputs are unchanged"
+    if isinstance(exc, RecursionError):
         # Thousands of nested brackets or block quotes: deeper than the
         # document tree can be walked. An input problem, not a crash.
-        if args.debug:
-            traceback.print_exc()
-        print(f"{display_path(args.manuscript)}: nested too deeply to process "
-              "(thousands of levels of brackets, lists or block quotes)",
-              file=sys.stderr)
-        return 1
+        return (f"{where}: nested too deeply to process (thousands of levels "
+                "of brackets, lists or block quotes)")
+    return f"{where}: interrupted; the previous outputs are unchanged"
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ and renders it takes: `start` sets it, every pandoc run is given what is
 left of it as its timeout, and an alarm in the main thread stops the
 Python stages (filters, WeasyPrint) when it passes. A huge or pathological
 manuscript therefore ends within PUBBUILD_TIME_LIMIT seconds (default 300)
-with one line, and no child process is left running: `subprocess.run`
-kills its child when its timeout passes or when the alarm interrupts it.
+with one line, and no child process is left running: a pandoc run is
+killed when its timeout passes or the alarm interrupts it, and the runs
+going on in other threads are killed too (`pandoc.pool`).
 
 Memory is limited per tool: pandoc by its own runtime (`+RTS -M`), the
 render by the process's data size, both PUBBUILD_MEMORY_LIMIT MiB (default

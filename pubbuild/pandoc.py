@@ -9,6 +9,7 @@ This module must not know about the manuscript's structure or filters.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -16,6 +17,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import panflute as pf
@@ -85,13 +87,8 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
     `env` adds variables (SOURCE_DATE_EPOCH) to a minimal environment. The
     run is limited in time and memory (pubbuild.limits); past either it is an error.
     """
-    try:
-        proc = subprocess.run(
-            _command(args, sandbox), input=stdin, capture_output=True, text=True,
-            encoding="utf-8", env={**_ENV, **(env or {})},
-            timeout=limits.remaining())
-    except subprocess.TimeoutExpired:  # the child is killed by run()
-        raise limits.expired(file) from None
+    proc = _execute(_command(args, sandbox), stdin, {**_ENV, **(env or {})}, file,
+                    text=True)
     warnings = [line.removeprefix("[WARNING] ").strip()
                 for line in proc.stderr.splitlines() if line.startswith("[WARNING]")]
     if proc.returncode < 0:
@@ -100,6 +97,61 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
     if proc.returncode != 0:
         raise _error(proc.stderr, file)
     return proc.stdout, warnings
+
+
+_running: set[subprocess.Popen] = set()  # pandoc runs now going, in any thread
+_running_lock = threading.Lock()
+
+
+def _execute(command: list[str], stdin, env: dict, file: Path | None, *,
+             text: bool) -> subprocess.CompletedProcess:
+    """subprocess.run, with the build's deadline as the timeout, and the
+    child known to `pool` while it runs."""
+    if _stopping.is_set():
+        raise BuildError("stopped: the build failed elsewhere", file)
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env, text=text,
+                          encoding="utf-8" if text else None) as process:
+        with _running_lock:
+            _running.add(process)
+        try:
+            out, err = process.communicate(stdin, timeout=limits.remaining())
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise limits.expired(file) from None
+        except BaseException:  # the deadline's alarm, Ctrl-C: no child left
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            with _running_lock:
+                _running.discard(process)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+_stopping = threading.Event()  # set while a failed pool winds down
+
+
+@contextlib.contextmanager
+def pool(workers: int):
+    """A thread pool for work that runs pandoc beside the main thread. If
+    the work fails (an error, the deadline, Ctrl-C), the pandoc runs going
+    on in its threads are killed, and none starts any more, rather than
+    being waited for; then the failure goes on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        try:
+            yield executor
+        except BaseException:
+            _stopping.set()
+            with _running_lock:
+                for process in _running:
+                    process.kill()
+            executor.shutdown(wait=True, cancel_futures=True)
+            _stopping.clear()
+            raise
 
 
 def _signal_name(number: int) -> str:
@@ -115,11 +167,7 @@ def _signal_name(number: int) -> str:
 
 def run_bytes(args: list[str]) -> tuple[bytes, list[str]]:
     """Run pandoc for binary output on stdout (a data file, say)."""
-    try:
-        proc = subprocess.run(_command(args), capture_output=True, env=_ENV,
-                              timeout=limits.remaining())
-    except subprocess.TimeoutExpired:
-        raise limits.expired() from None
+    proc = _execute(_command(args), None, _ENV, None, text=False)
     stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
         raise _error(stderr, None)

@@ -844,6 +844,40 @@ def _session(leader: int) -> list[str]:
     return left
 
 
+def repeated_article(path: Path, times: int) -> Path:
+    """The article's text `times` over, in one manuscript at `path`."""
+    text = (ROOT / "manuscript" / "article.md").read_text(encoding="utf-8")
+    _, front, body = text.split("---\n", 2)
+    front = re.sub(r"^(bibliography|csl): (\S+)$",
+                   lambda m: f"{m[1]}: {ROOT / 'manuscript' / m[2]}", front, flags=re.M)
+    path.write_text(f"---\n{front}---\n{body * times}", encoding="utf-8")
+    return path
+
+
+def test_ctrl_c_ends_with_one_line_and_keeps_the_outputs(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    paper = repeated_article(tmp_path / "paper.md", 10)  # about 15 s to build
+    out = tmp_path / "dist"
+    (tmp_path / "earlier").mkdir()  # a previous good build into the same folder
+    assert build(project(tmp_path / "earlier"), out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "-q", "--manuscript", str(paper),
+         "--out", str(out)], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        env=child_env(), start_new_session=True)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == "paper.md: interrupted; the previous outputs are unchanged"
+    assert _session(process.pid) == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_a_huge_manuscript_ends_within_the_time_limit(tmp_path):
     """100 times the article: 3 MB of Markdown, which builds in about two
     minutes here (bench, issue 9's note). Under a 20 s limit it ends with
@@ -853,12 +887,7 @@ def test_a_huge_manuscript_ends_within_the_time_limit(tmp_path):
     import sys
     import time
 
-    text = (ROOT / "manuscript" / "article.md").read_text(encoding="utf-8")
-    _, front, body = text.split("---\n", 2)
-    front = re.sub(r"^(bibliography|csl): (\S+)$",
-                   lambda m: f"{m[1]}: {ROOT / 'manuscript' / m[2]}", front, flags=re.M)
-    huge = tmp_path / "huge.md"
-    huge.write_text(f"---\n{front}---\n{body * 100}", encoding="utf-8")
+    huge = repeated_article(tmp_path / "huge.md", 100)
     out = tmp_path / "dist"
     assert build(project(tmp_path), out).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
