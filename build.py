@@ -1014,7 +1014,7 @@ def _one_line(exc: BaseException, manuscript: Path) -> str:
     """What went wrong, in one line, for each kind of expected failure."""
     where = display_path(manuscript)
     if isinstance(exc, limits.OutOfTime):
-        # Every child was killed by subprocess.run; the outputs are as they were.
+        # Every pandoc run was killed (pandoc.pool); the outputs are as they were.
         return f"{where}: {limits.message()}"
     if isinstance(exc, BuildError):
         return f"error: {exc}" if exc.file is None else str(exc)

@@ -68,7 +68,7 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     if parts.scheme not in ("", "file"):
         raise BuildError(f"image {url}: only local files can be used (the build "
                          "never fetches from the network)", reporter.file, line)
-    path = (folder / unquote(parts.path)).resolve()
+    path = local_file(url, folder)
     if not path.is_relative_to(folder):
         raise BuildError(f"image {url}: outside the manuscript's folder",
                          reporter.file, line)
@@ -78,14 +78,23 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
         raise BuildError(f"image {url}: unsupported type {path.suffix!r} (use "
                          f"{', '.join(sorted(IMAGE_TYPES))})", reporter.file, line)
     try:
-        path.open("rb").close()
+        data = path.read_bytes()
     except OSError as exc:
         raise BuildError(f"image {url}: cannot read: {exc.strerror or exc}",
                          reporter.file, line) from None
-    problem = _damaged(path.read_bytes(), path.suffix.lower(), path.parent, folder)
+    problem = _damaged(data, path.suffix.lower(), path.parent, folder)
     if problem:
         raise BuildError(f"image {url}: {problem}", reporter.file, line)
     return path
+
+
+def local_file(url: str, folder: Path) -> Path | None:
+    """The file a local image URL names, resolved against `folder`; None
+    for a data: URL. No check: `image_path` has made those."""
+    parts = urlsplit(url)
+    if parts.scheme == "data":
+        return None
+    return (folder / unquote(parts.path)).resolve()
 
 
 def _reaches_outside(tree, base: Path, folder: Path) -> str | None:

@@ -209,8 +209,13 @@ def _common(doc: pf.Doc, job: Job, *, shift: bool) -> list[str]:
 
 def _embed_image(elem, _doc, job: Job):
     if isinstance(elem, pf.Image):
-        path = figures.image_path(elem.url, job.manuscript.parent, job.reporter)
+        # Checked once, by the figures filter: here only found again. (An
+        # image gone since, say an old revision's in a diff, gets the
+        # filter's own error.)
+        path = figures.local_file(elem.url, job.manuscript.parent)
         if path is not None:
+            if not path.is_file():
+                figures.image_path(elem.url, job.manuscript.parent, job.reporter)
             data = base64.b64encode(path.read_bytes()).decode("ascii")
             elem.url = f"data:{figures.IMAGE_TYPES[path.suffix.lower()]};base64,{data}"
     return None

@@ -39,7 +39,6 @@ _ENV = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC"}
 
 
 @functools.cache
-@functools.cache
 def pandoc_path() -> str:
     """The pandoc that pypandoc_binary bundles, and no other.
 
@@ -116,13 +115,11 @@ def _execute(command: list[str], stdin, env: dict, file: Path | None, *,
             _running.add(process)
         try:
             out, err = process.communicate(stdin, timeout=limits.remaining())
-        except subprocess.TimeoutExpired:
+        except BaseException as exc:  # the timeout, the alarm, Ctrl-C: no child left
             process.kill()
             process.wait()
-            raise limits.expired(file) from None
-        except BaseException:  # the deadline's alarm, Ctrl-C: no child left
-            process.kill()
-            process.wait()
+            if isinstance(exc, subprocess.TimeoutExpired):
+                raise limits.expired(file) from None
             raise
         finally:
             with _running_lock:

@@ -108,7 +108,6 @@ def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("LC_", "PYTEST"))}
     env.update(environment.env)
-    env.update(limits.for_child())
     command = [*(wrapper or []), sys.executable, str(project / "build.py"), "-q",
                *extra_args, "--manuscript", str(manuscript), "--out", str(dist)]
     cwd = project if environment.cwd_inside else project.parent
@@ -116,16 +115,24 @@ def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
     def umask():
         os.umask(environment.umask)
 
-    try:
-        proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=limits.remaining(), preexec_fn=umask)
-    except subprocess.TimeoutExpired:
-        raise limits.expired() from None
+    proc = _child_build(command, cwd, env, preexec_fn=umask)
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()
         raise BuildError(f"build {environment.label} failed: "
                          f"{detail[-1] if detail else 'no message'}")
     return dist
+
+
+def _child_build(command: list[str], cwd, env: dict, file: Path | None = None,
+                 preexec_fn=None) -> subprocess.CompletedProcess:
+    """Run a build as a subprocess within this one's deadline: the child's
+    own limit ends a moment earlier, so it stops its children and reports."""
+    try:
+        return subprocess.run(command, cwd=cwd, env={**env, **limits.for_child()},
+                              capture_output=True, text=True, preexec_fn=preexec_fn,
+                              timeout=limits.remaining())
+    except subprocess.TimeoutExpired:
+        raise limits.expired(file) from None
 
 
 def _compare(first: Path, second: Path, out) -> int:
@@ -215,15 +222,10 @@ def rebuild(pdf: Path, manifest_name: str, out=sys.stdout) -> int:
         env["SOURCE_DATE_EPOCH"] = _epoch(recorded["source"]["date"])
         if recorded["source"].get("commit"):
             env["PUBBUILD_SOURCE_COMMIT"] = recorded["source"]["commit"]
-        env.update(limits.for_child())
         dist = Path(tmp, "dist")
-        try:
-            proc = subprocess.run(
-                [sys.executable, str(ROOT / "build.py"), "-q", "pdf", "--manuscript",
-                 str(manuscript), "--out", str(dist)], capture_output=True, text=True,
-                env=env, cwd=tmp, timeout=limits.remaining())
-        except subprocess.TimeoutExpired:
-            raise limits.expired(pdf) from None
+        proc = _child_build([sys.executable, str(ROOT / "build.py"), "-q", "pdf",
+                             "--manuscript", str(manuscript), "--out", str(dist)],
+                            tmp, env, file=pdf)
         if proc.returncode != 0:
             detail = proc.stderr.strip().splitlines()
             raise BuildError(f"the rebuild failed: {detail[-1] if detail else ''}",

@@ -62,7 +62,7 @@ def materialise(revision: Revision, manuscript: Path, repo: Path,
     # Every file of the manuscript's folder (its figures), not the whole
     # repository when the manuscript sits at the top.
     listed = git.output(["ls-tree", "-r", revision.commit, "--", f"{folder}/"
-                   if str(folder) != "." else "."], repo) or ""
+                         if str(folder) != "." else "."], repo) or ""
     wanted = set()
     for line in listed.splitlines():
         kind, _, name = line.partition("\t")
@@ -91,6 +91,7 @@ def _show(revision: Revision, path: PurePosixPath, repo: Path, binary: bool = Fa
     if data is None or binary:
         return data
     return data.decode("utf-8", "replace")
+
 
 def _iso(stamp: int) -> str:
     import datetime as dt

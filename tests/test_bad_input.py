@@ -408,19 +408,14 @@ PATHOLOGICAL = {
 def test_pathological_inputs_end_within_the_limit(tmp_path, name):
     """Each builds, or ends at the limit (4 s here) or at its nesting with
     one line; no traceback, no output, no child left running."""
-    import subprocess
-    import sys
     import time
 
     manuscript = project(tmp_path, body=f"Text ([Vu, 2021](#)).\n\n"
                                         f"{PATHOLOGICAL[name]}\n")
     out = tmp_path / "dist"
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "-q", "--manuscript",
-         str(manuscript), "--out", str(out), "html"], cwd=tmp_path,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env=child_env(PUBBUILD_TIME_LIMIT="4", SOURCE_DATE_EPOCH="1700000000"))
+    process = start_build(manuscript, out, "html", PUBBUILD_TIME_LIMIT="4",
+                          SOURCE_DATE_EPOCH="1700000000")
     _, stderr = process.communicate(timeout=120)
     assert time.monotonic() - started < 30  # the limit, and stopping
     assert _session(process.pid) == []
@@ -829,6 +824,18 @@ def test_unreadable_files_and_a_read_only_output_folder(tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def start_build(manuscript: Path, out: Path, *args: str, **env: str):
+    """A build started in its own session (see `_session`), stderr piped."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "-q", *args, "--manuscript",
+         str(manuscript), "--out", str(out)], cwd=manuscript.parent,
+        stderr=subprocess.PIPE, text=True, env=child_env(**env),
+        start_new_session=True)
+
+
 def _session(leader: int) -> list[str]:
     """The processes still running in the session `leader` started."""
     left = []
@@ -856,8 +863,6 @@ def repeated_article(path: Path, times: int) -> Path:
 
 def test_ctrl_c_ends_with_one_line_and_keeps_the_outputs(tmp_path):
     import signal
-    import subprocess
-    import sys
     import time
 
     paper = repeated_article(tmp_path / "paper.md", 10)  # about 15 s to build
@@ -865,10 +870,7 @@ def test_ctrl_c_ends_with_one_line_and_keeps_the_outputs(tmp_path):
     (tmp_path / "earlier").mkdir()  # a previous good build into the same folder
     assert build(project(tmp_path / "earlier"), out).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "-q", "--manuscript", str(paper),
-         "--out", str(out)], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-        env=child_env(), start_new_session=True)
+    process = start_build(paper, out)
     time.sleep(3)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
@@ -883,8 +885,6 @@ def test_a_huge_manuscript_ends_within_the_time_limit(tmp_path):
     minutes here (bench, issue 9's note). Under a 20 s limit it ends with
     one line naming the limit and the stage it reached; the previous
     outputs stay, and no pandoc or other child is left running."""
-    import subprocess
-    import sys
     import time
 
     huge = repeated_article(tmp_path / "huge.md", 100)
@@ -892,10 +892,7 @@ def test_a_huge_manuscript_ends_within_the_time_limit(tmp_path):
     assert build(project(tmp_path), out).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "-q", "--manuscript", str(huge),
-         "--out", str(out)], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-        env=child_env(PUBBUILD_TIME_LIMIT="20"), start_new_session=True)
+    process = start_build(huge, out, PUBBUILD_TIME_LIMIT="20")
     _, stderr = process.communicate(timeout=300)
     elapsed = time.monotonic() - started
     assert process.returncode == 1
