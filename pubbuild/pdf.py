@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from pubbuild import limits
+from pubbuild import clock, limits
 from pubbuild.diagnostics import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
                  for name, data, relationship in attachments]
         relationships = {name: relationship for name, _, relationship in attachments}
         out = io.BytesIO()
-        with _limited():
+        with _limited(), _dated(when):
             document.write_pdf(out, stylesheets=sheets, font_config=fonts,
                                pdf_tags=True, pdf_variant="pdf/ua-1",
                                pdf_identifier=True, attachments=files,
@@ -104,6 +104,22 @@ def _limited():
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+@contextlib.contextmanager
+def _dated(when: datetime.datetime):
+    """fontTools stamps each font subset it writes with the time it reads
+    from SOURCE_DATE_EPOCH, else the wall clock (the `head` table's
+    `modified`): give it the build's date for the render, then restore."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = clock.epoch(when)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
 
 
 def _associate(pdf, relationships: dict[str, str]) -> None:
