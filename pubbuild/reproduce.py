@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pubbuild import limits
+from pubbuild import limits, packages
 from pubbuild.diagnostics import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ class Environment:
     depth: tuple[str, ...]    # extra folders above the copy (another path)
     env: dict[str, str]
     umask: int
-    faketime: str | None      # a wall clock (libfaketime), if installed
+    clock: str | None         # a wall clock set through libfaketime
 
 
 ENVIRONMENTS = (
@@ -71,7 +71,7 @@ def verify(manuscript: Path, extra_args: list[str], out=sys.stdout) -> int:
     manuscript = manuscript.resolve()
     if not manuscript.is_file():
         raise BuildError("manuscript not found", manuscript)
-    faketime = shutil.which("faketime")
+    fake = faketime_library() is not None
     with tempfile.TemporaryDirectory(prefix="pubbuild-verify-") as tmp:
         results = []
         for environment in ENVIRONMENTS:
@@ -79,12 +79,35 @@ def verify(manuscript: Path, extra_args: list[str], out=sys.stdout) -> int:
             copy_project(project)
             target = (project / manuscript.relative_to(ROOT)
                       if manuscript.is_relative_to(ROOT) else manuscript)
-            clock = environment.faketime if faketime else None
+            clock = environment.clock if fake else None
             print(f"build {environment.label}: {_describe(environment, clock)}",
                   file=out)
             results.append(_build(project, target, project / "dist", extra_args,
-                                  environment, clock and [faketime, clock]))
+                                  environment, faketime(clock) if clock else {}))
         return _compare(*results, out=out)
+
+
+def faketime(clock: str) -> dict[str, str]:
+    """The environment that starts a process's wall clock at `clock`
+    ("YYYY-MM-DD hh:mm:ss", running on from there), through the
+    libfaketime.so.1 that the pinned `libfaketime` package ships, preloaded
+    as the `faketime` command does. Monotonic clocks are left alone, so
+    deadlines still measure real time. Empty where the library is missing
+    (another platform than Linux)."""
+    library = faketime_library()
+    if library is None:
+        return {}
+    preload = ":".join(filter(None, [str(library), os.environ.get("LD_PRELOAD")]))
+    return {"LD_PRELOAD": preload, "FAKETIME": f"@{clock}",
+            "DONT_FAKE_MONOTONIC": "1"}
+
+
+def faketime_library() -> Path | None:
+    """libfaketime.so.1 of the `libfaketime` package (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return packages.shipped("libfaketime", "vendor", "libfaketime", "src",
+                            "libfaketime.so.1")
 
 
 def copy_project(destination: Path) -> None:
@@ -96,19 +119,20 @@ def copy_project(destination: Path) -> None:
 def _describe(environment: Environment, clock: str | None) -> str:
     env = environment.env
     where = "inside the project" if environment.cwd_inside else "outside it"
-    wall = (f"clock {clock}" if clock else "the real clock" if not environment.faketime
-            else "the real clock (faketime is not installed)")
+    wall = (f"clock {clock}" if clock else "the real clock" if not environment.clock
+            else "the real clock (libfaketime is not installed)")
     return (f"TZ={env['TZ']} LANG={env['LANG']} USER={env['USER']} "
             f"PYTHONHASHSEED={env['PYTHONHASHSEED']} umask {environment.umask:03o}, "
             f"{wall}, cwd {where}")
 
 
 def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
-           environment: Environment, wrapper: list[str] | None) -> Path:
+           environment: Environment, clock_env: dict[str, str]) -> Path:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("LC_", "PYTEST"))}
     env.update(environment.env)
-    command = [*(wrapper or []), sys.executable, str(project / "build.py"), "-q",
+    env.update(clock_env)
+    command = [sys.executable, str(project / "build.py"), "-q",
                *extra_args, "--manuscript", str(manuscript), "--out", str(dist)]
     cwd = project if environment.cwd_inside else project.parent
 

