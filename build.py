@@ -58,7 +58,6 @@ PIPELINE = [
 ]
 FORMATS = ("pdf", "html", "epub")
 EMBEDDED_MANIFEST = "manifest.json"  # the inputs' manifest inside the PDF
-JATS_DTDS_VERSION = "0.0.10"  # npm @jats4r/dtds, to validate the JATS offline
 
 
 @dataclass
@@ -675,7 +674,7 @@ def command_submit(args) -> int:
         jats, _ = pandoc.write(pandoc.copy(doc), "jats_publishing", ["--standalone"],
                                file=source.path, env=job.env)
         files[f"{name}.jats.xml"] = jats
-        errors = submission.validate_jats(jats, _jats_dtds())
+        errors = submission.validate_jats(jats)
         if errors:
             raise BuildError(f"the JATS does not validate: {errors[0]}", source.path)
     for label, path in inventory.source_files().items():
@@ -710,23 +709,8 @@ def _title_page(doc: pf.Doc) -> pf.Doc:
     return page
 
 
-def _jats_dtds() -> Path:
-    """The JATS DTDs of the npm package @jats4r/dtds (.ci/run installs it)."""
-    configured = os.environ.get("PUBBUILD_JATS_DTDS")
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    path = Path(configured) if configured else (
-        cache / "pubbuild" / f"jats4r-dtds-{JATS_DTDS_VERSION}" / "node_modules"
-        / "@jats4r" / "dtds" / "schema")
-    if not (path / "catalog.xml").is_file():
-        raise BuildError(f"JATS DTDs not found at {path}: npm install --prefix "
-                         f"{cache / 'pubbuild' / f'jats4r-dtds-{JATS_DTDS_VERSION}'} "
-                         f"@jats4r/dtds@{JATS_DTDS_VERSION} "
-                         "(or set PUBBUILD_JATS_DTDS)")
-    return path
-
-
 def command_watch(args) -> int:
-    """Rebuild on every change and serve the HTML with live reload."""
+    """Rebuild on every change and serve the article with live reload."""
     import threading
 
     from pubbuild import watch
