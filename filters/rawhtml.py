@@ -180,3 +180,7 @@ def _inside(value: str, folder: Path) -> bool:
         if not path.is_relative_to(folder):
             return False
     return True
+
+
+if __name__ == "__main__":
+    main()

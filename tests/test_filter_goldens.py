@@ -15,6 +15,7 @@ from pathlib import Path
 import panflute as pf
 import pytest
 
+from conftest import ROOT
 from filters import authors, backlinks, figures, quotes, refquotes
 from pubbuild import pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText
@@ -111,3 +112,35 @@ def test_backlinks_point_at_every_citation_of_an_entry():
     assert links == {"ref-lee2021": ["#cite-2", "#cite-3"],
                      "ref-vu2021": ["#cite-1", "#cite-2", "#cite-4"],
                      "ref-uncited2020": []}
+
+
+STANDALONE = sorted(path for path in (ROOT / "filters").glob("*.py")
+                    if path.name != "__init__.py")
+
+
+@pytest.mark.parametrize("script", STANDALONE, ids=lambda path: path.stem)
+def test_each_filter_runs_as_a_pandoc_filter(script, tmp_path):
+    """`pandoc --filter filters/NAME.py` works on its own, as the
+    conventions promise authors who use the filters outside this build."""
+    import os
+    import subprocess
+    import sys
+
+    manuscript = tmp_path / "paper.md"
+    manuscript.write_text(
+        f"---\ntitle: T\nbibliography: {ROOT / 'bib' / 'references.bib'}\n"
+        f"csl: {ROOT / 'bib' / 'apa.csl'}\n---\n\n"
+        'Hello <span onclick="steal()">world</span> (Vu, 2021).\n', encoding="utf-8")
+    # pandoc runs a .py filter with the `python3` on PATH: this one's.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+           f"{os.environ.get('PATH', '')}"}
+    proc = subprocess.run([pandoc.pandoc_path(), str(manuscript), "-t", "html",
+                           "--filter", str(script)], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Hello" in proc.stdout and "world" in proc.stdout  # no words lost
+    if script.stem == "rawhtml":
+        assert "onclick" not in proc.stdout
+        assert "the onclick handler of <span> removed" in proc.stderr
+    if script.stem == "citations":
+        assert 'data-cites="vu2021"' in proc.stdout
