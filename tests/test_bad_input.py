@@ -838,7 +838,10 @@ def test_unreadable_files_and_a_read_only_output_folder(tmp_path):
 
 
 def start_build(manuscript: Path, out: Path, *args: str, **env: str):
-    """A build started in its own session (see `_session`), stderr piped."""
+    """A build started in its own session (see `_session`), stderr piped,
+    with Ctrl-C's signal at its default as in a terminal, even where this
+    test run was started in the background, which ignores it."""
+    import signal
     import subprocess
     import sys
 
@@ -846,7 +849,8 @@ def start_build(manuscript: Path, out: Path, *args: str, **env: str):
         [sys.executable, str(ROOT / "build.py"), "-q", *args, "--manuscript",
          str(manuscript), "--out", str(out)], cwd=manuscript.parent,
         stderr=subprocess.PIPE, text=True, env=child_env(**env),
-        start_new_session=True)
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _session(leader: int) -> list[str]:
@@ -884,7 +888,12 @@ def test_ctrl_c_ends_with_one_line_and_keeps_the_outputs(tmp_path):
     assert build(project(tmp_path / "earlier"), out).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     process = start_build(paper, out)
-    time.sleep(3)
+    # Mid-build: once pandoc, the first stage, has started (however slow
+    # the machine), and before the build can have finished.
+    deadline = time.monotonic() + 120
+    while "pandoc" not in _session(process.pid) and process.poll() is None:
+        assert time.monotonic() < deadline, "pandoc never started"
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
