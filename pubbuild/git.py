@@ -16,6 +16,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from pubbuild import children
+
 _SAFE = ["-c", "core.fsmonitor=false", "-c", "log.showSignature=false",
          "-c", "core.pager=cat"]
 _ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_OPTIONAL_LOCKS": "0",
@@ -30,8 +32,8 @@ def output(args: list[str], cwd: Path, *, binary: bool = False,
     if not user_config:
         env["GIT_CONFIG_GLOBAL"] = os.devnull
     try:
-        proc = subprocess.run(["git", *_SAFE, *args], cwd=cwd, capture_output=True,
-                              timeout=60, env=env)
+        proc = children.run(["git", *_SAFE, *args], cwd=cwd, capture_output=True,
+                            timeout=60, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:

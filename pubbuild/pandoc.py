@@ -22,7 +22,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import limits
+from pubbuild import children, limits
 from pubbuild.diagnostics import BuildError
 
 _POSITION = re.compile(
@@ -108,19 +108,16 @@ def _execute(command: list[str], stdin, env: dict, file: Path | None, *,
     child known to `pool` while it runs."""
     if _stopping.is_set():
         raise BuildError("stopped: the build failed elsewhere", file)
-    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    # The timeout, the alarm, Ctrl-C: `started` kills the child on the way out.
+    with children.started(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, env=env, text=text,
                           encoding="utf-8" if text else None) as process:
         with _running_lock:
             _running.add(process)
         try:
             out, err = process.communicate(stdin, timeout=limits.remaining())
-        except BaseException as exc:  # the timeout, the alarm, Ctrl-C: no child left
-            process.kill()
-            process.wait()
-            if isinstance(exc, subprocess.TimeoutExpired):
-                raise limits.expired(file) from None
-            raise
+        except subprocess.TimeoutExpired:
+            raise limits.expired(file) from None
         finally:
             with _running_lock:
                 _running.discard(process)

@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pubbuild import limits, packages
+from pubbuild import children, limits, packages
 from pubbuild.diagnostics import BuildError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,11 +135,7 @@ def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
     command = [sys.executable, str(project / "build.py"), "-q",
                *extra_args, "--manuscript", str(manuscript), "--out", str(dist)]
     cwd = project if environment.cwd_inside else project.parent
-
-    def umask():
-        os.umask(environment.umask)
-
-    proc = _child_build(command, cwd, env, preexec_fn=umask)
+    proc = _child_build(command, cwd, env, umask=environment.umask)
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()
         raise BuildError(f"build {environment.label} failed: "
@@ -148,13 +144,15 @@ def _build(project: Path, manuscript: Path, dist: Path, extra_args: list[str],
 
 
 def _child_build(command: list[str], cwd, env: dict, file: Path | None = None,
-                 preexec_fn=None) -> subprocess.CompletedProcess:
+                 umask: int = -1) -> subprocess.CompletedProcess:
     """Run a build as a subprocess within this one's deadline: the child's
-    own limit ends a moment earlier, so it stops its children and reports."""
+    own limit ends a moment earlier, so it stops its children and reports.
+    If this build is killed, the child dies with it, and its pandoc runs
+    with the child (pubbuild.children)."""
     try:
-        return subprocess.run(command, cwd=cwd, env={**env, **limits.for_child()},
-                              capture_output=True, text=True, preexec_fn=preexec_fn,
-                              timeout=limits.remaining())
+        return children.run(command, cwd=cwd, env={**env, **limits.for_child()},
+                            capture_output=True, text=True, umask=umask,
+                            timeout=limits.remaining())
     except subprocess.TimeoutExpired:
         raise limits.expired(file) from None
 

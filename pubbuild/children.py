@@ -1,0 +1,96 @@
+"""Starting the build's child processes so that they end with it.
+
+Every process the build starts (pandoc, git, the child builds of `verify`
+and `rebuild`) is started through `started` or `run`. On Linux each child
+asks the kernel, between fork and exec, for SIGKILL when its parent dies
+(`PR_SET_PDEATHSIG`). A build ended by SIGKILL, which no handler or
+`finally` sees (a job queue's or CI's timeout, the OOM killer), then takes
+its children with it, and a child build takes its own pandoc runs: no
+pandoc goes on parsing for minutes with nobody to read its output. On
+other systems nothing is added: children end with the build only when it
+ends through Python (an error, the deadline, Ctrl-C).
+
+This module must not know what it starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.cache
+def _prctl():
+    """libc's prctl, looked up once, in the build: after fork there is no
+    time to load anything."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+def _die_with_this_process():
+    """The function a child runs between fork and exec, or None.
+
+    preexec_fn runs Python in the child of a multi-threaded process, where
+    a lock another thread held at the fork (the import lock, a logging or
+    I/O lock) stays held forever; it also makes subprocess fork rather than
+    vfork, which copies the build's page tables. So the function does only
+    what is needed and takes no lock: everything it uses is looked up here,
+    in the parent, and in the child it makes one foreign call and one
+    system call. SIGKILL rather than TERM: a child is not asked to clean up
+    for a parent that is gone.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl, parent, kill = _prctl(), os.getpid(), int(signal.SIGKILL)
+
+    def in_the_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        # The parent may have died between the fork and the call above, in
+        # which case no signal will come: the child has been handed to
+        # another process (init, or a subreaper) and ends here.
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return in_the_child
+
+
+@contextlib.contextmanager
+def started(command: list[str], **options) -> Iterator[subprocess.Popen]:
+    """subprocess.Popen (same options) for a child that dies with the build.
+
+    Leaving the block, by any way, kills the child if it is still running
+    and waits for it. This matters beyond tidiness: the kernel sends the
+    death signal when the *thread* that forked the child ends, not the
+    process, and pandoc runs are started from pool threads. Since a thread
+    cannot get past this block while its child lives, a thread never ends
+    before its child, and the signal comes only when the whole build dies.
+    """
+    with subprocess.Popen(command, preexec_fn=_die_with_this_process(),
+                          **options) as process:
+        try:
+            yield process
+        finally:
+            process.kill()  # nothing, if it has ended
+            process.wait()
+
+
+def run(command: list[str], *, timeout: float | None = None,
+        capture_output: bool = False, **options) -> subprocess.CompletedProcess:
+    """subprocess.run through `started`: on its timeout (TimeoutExpired) or
+    any other exception the child is killed before the exception goes on."""
+    if capture_output:
+        options.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with started(command, **options) as process:
+        out, err = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
