@@ -98,33 +98,50 @@ def run(args: list[str], stdin: str | None = None, *, file: Path | None = None,
     return proc.stdout, warnings
 
 
-_running: set[subprocess.Popen] = set()  # pandoc runs now going, in any thread
-_running_lock = threading.Lock()
+class _Group:
+    """The pandoc runs of one pool's threads, and whether that pool is
+    winding down after a failure. Per pool, not per process: the watcher
+    builds the next edit's HTML while the last one's PDF and EPUB are being
+    made, and one failing must not stop the other's pandoc runs."""
+
+    def __init__(self):
+        self.stopping = threading.Event()
+        self.running: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            for process in self.running:
+                process.kill()
+
+
+_thread = threading.local()  # .group: the _Group of a pool's worker thread
 
 
 def _execute(command: list[str], stdin, env: dict, file: Path | None, *,
              text: bool) -> subprocess.CompletedProcess:
     """subprocess.run, with the build's deadline as the timeout, and the
-    child known to `pool` while it runs."""
-    if _stopping.is_set():
+    child known to its thread's pool while it runs."""
+    group = getattr(_thread, "group", None)
+    if group is not None and group.stopping.is_set():
         raise BuildError("stopped: the build failed elsewhere", file)
     # The timeout, the alarm, Ctrl-C: `started` kills the child on the way out.
     with children.started(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, env=env, text=text,
                           encoding="utf-8" if text else None) as process:
-        with _running_lock:
-            _running.add(process)
+        if group is not None:
+            with group.lock:
+                group.running.add(process)
         try:
             out, err = process.communicate(stdin, timeout=limits.remaining())
         except subprocess.TimeoutExpired:
             raise limits.expired(file) from None
         finally:
-            with _running_lock:
-                _running.discard(process)
+            if group is not None:
+                with group.lock:
+                    group.running.discard(process)
     return subprocess.CompletedProcess(command, process.returncode, out, err)
-
-
-_stopping = threading.Event()  # set while a failed pool winds down
 
 
 @contextlib.contextmanager
@@ -132,19 +149,20 @@ def pool(workers: int):
     """A thread pool for work that runs pandoc beside the main thread. If
     the work fails (an error, the deadline, Ctrl-C), the pandoc runs going
     on in its threads are killed, and none starts any more, rather than
-    being waited for; then the failure goes on."""
+    being waited for; then the failure goes on. Other pools' runs go on."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=workers) as executor:
+    group = _Group()
+
+    def join() -> None:
+        _thread.group = group
+
+    with ThreadPoolExecutor(max_workers=workers, initializer=join) as executor:
         try:
             yield executor
         except BaseException:
-            _stopping.set()
-            with _running_lock:
-                for process in _running:
-                    process.kill()
+            group.stop()
             executor.shutdown(wait=True, cancel_futures=True)
-            _stopping.clear()
             raise
 
 
