@@ -34,7 +34,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import clock, formats, frontmatter, limits, manifest, pandoc
+from pubbuild import clock, formats, frontmatter, limits, manifest, pandoc, prescan
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
@@ -110,6 +110,9 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if not manuscript.is_file():
         raise BuildError("manuscript not found", manuscript)
     text = pandoc.read_utf8(manuscript)
+    # Every command reads through here: what would keep pandoc's reader busy
+    # for minutes is refused first, in one pass, with its line.
+    prescan.check(text, manuscript)
     with pandoc.pool(1) as pool:
         # Pandoc parses (a subprocess) while the bibliography's index, named
         # in the front matter, is made here; the real lookups below then
