@@ -13,6 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# One entry, cited in the small manuscripts the tests write as
+# "Text ([Vu, 2021](#))."
+GOOD_BIB = """\
+@online{vu2021,
+  author = {Vu, K.},
+  date   = {2021},
+  title  = {With lukewarm diplomacy},
+  url    = {https://example.org/vu},
+}
+"""
+
 
 def pytest_addoption(parser):
     parser.addoption(

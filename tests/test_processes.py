@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, child_env
+from conftest import GOOD_BIB, ROOT, child_env
 
 pytestmark = [
     pytest.mark.build,
@@ -32,24 +32,14 @@ pytestmark = [
 
 HANG = 30  # seconds: a guard against hanging, not a measure of speed
 
-# cmark's "backticks" case (as in test_bad_input.PATHOLOGICAL), larger: runs
-# of 1 to 999 backticks keep pandoc's Markdown reader busy far longer than
-# any test (over a minute already at 200 runs), in about 200 MB. It is flat,
-# not nested, so nothing refuses it before pandoc runs; 500 kB to write.
-SLOW_TO_PARSE = "".join("e" + "`" * i for i in range(1, 1000))
-
-BIB = """\
-@online{vu2021,
-  author = {Vu, K.},
-  date   = {2021},
-  title  = {With lukewarm diplomacy},
-  url    = {https://example.org/vu},
-}
-"""
+# Brackets nested 6 deep, the most the pre-scan lets through
+# (pubbuild/prescan.py), in 2,000 paragraphs: 30 kB that keep pandoc's
+# Markdown reader busy for minutes, far longer than any test.
+SLOW_TO_PARSE = ("[" * 6 + "a" + "]" * 6 + "\n\n") * 2000
 
 
 def slow_manuscript(folder: Path) -> Path:
-    (folder / "refs.bib").write_text(BIB, encoding="utf-8")
+    (folder / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
     manuscript = folder / "paper.md"
     manuscript.write_text(
         f"---\ntitle: T\nbibliography: refs.bib\ncsl: {ROOT / 'bib' / 'apa.csl'}\n"
