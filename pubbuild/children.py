@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,13 +77,44 @@ def started(command: list[str], **options) -> Iterator[subprocess.Popen]:
     cannot get past this block while its child lives, a thread never ends
     before its child, and the signal comes only when the whole build dies.
     """
-    with subprocess.Popen(command, preexec_fn=_die_with_this_process(),
-                          **options) as process:
+    if os.environ.get("LD_PRELOAD") and sys.platform.startswith("linux"):
+        # A library preloaded into this process may interpose the lock calls
+        # Python makes in a forked child before preexec_fn runs: under
+        # libfaketime (`verify`, the tests) the child then waits forever for
+        # a lock another thread held at the fork (its pthread_cond_init
+        # takes one). So the child runs nothing of ours between fork and
+        # exec: it execs a small Python that asks for the death signal and
+        # then execs the command, in the same process.
+        command = _through_exec(command, options.get("env"))
+        preexec = None
+    else:
+        preexec = _die_with_this_process()
+    with subprocess.Popen(command, preexec_fn=preexec, **options) as process:
         try:
             yield process
         finally:
             process.kill()  # nothing, if it has ended
             process.wait()
+
+
+# argv: the parent's pid, then the command. PR_SET_PDEATHSIG (1) with
+# SIGKILL (9) outlives the exec; the pid check is the same race as above.
+_EXEC = ("import ctypes, os, sys\n"
+         "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
+         "if os.getppid() != int(sys.argv[1]):\n"
+         "    os._exit(1)\n"
+         "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def _through_exec(command: list[str], env: dict | None) -> list[str]:
+    """`command` behind the exec wrapper; the program is looked up here, so
+    a missing one is FileNotFoundError in the build, as without it."""
+    path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    program = shutil.which(command[0], path=path)
+    if program is None:
+        raise FileNotFoundError(f"No such file or directory: {command[0]!r}")
+    return [sys.executable, "-I", "-S", "-c", _EXEC, str(os.getpid()), program,
+            *command[1:]]
 
 
 def run(command: list[str], *, timeout: float | None = None,
