@@ -34,7 +34,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import clock, formats, frontmatter, limits, manifest, pandoc, prescan
+from pubbuild import clock, formats, frontmatter, limits, manifest, pandoc, pdf, prescan
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path, where
 
 ROOT = Path(__file__).resolve().parent
@@ -638,7 +638,7 @@ def _read_revision(path: Path, revision, relative: str | None,
 
 def command_submit(args) -> int:
     """The journal package in OUT/submission/ and OUT/submission.zip."""
-    from pubbuild import pdf, submission, wordref
+    from pubbuild import submission, wordref
 
     progress = Progress(args.quiet)
     profile = submission.load_profile(args.profile)
@@ -1041,6 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, key):
             setattr(args, key, value)
     try:
+        # The process's environment is settled here, before any thread runs.
+        pdf.only_bundled_fonts()
         if args.run is not command_watch:  # the watcher limits each rebuild
             limits.start()
         return args.run(args)

@@ -46,7 +46,7 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     files (the catalog's /AF, as PDF/A-3 defines them), dated `when`. The
     document /ID is a hash of the content, so it is the same on every build.
     """
-    _only_bundled_fonts()
+    only_bundled_fonts()
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
@@ -108,18 +108,23 @@ def _limited():
 
 @contextlib.contextmanager
 def _dated(when: datetime.datetime):
-    """fontTools stamps each font subset it writes with the time it reads
-    from SOURCE_DATE_EPOCH, else the wall clock (the `head` table's
-    `modified`): give it the build's date for the render, then restore."""
-    before = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = clock.epoch(when)
+    """WeasyPrint subsets fonts with fontTools, which stamps each subset's
+    `head` table with `timestampNow()`: SOURCE_DATE_EPOCH if set, else the
+    wall clock, so two builds a second apart differed. For the render, the
+    stamp is the build's date. Not through the environment: setting a
+    variable while the HTML and EPUB writers' threads run is not safe in C
+    (setenv may move the array another thread's getenv is reading;
+    libfaketime's getenv in every condition wait crashed on it)."""
+    from fontTools.misc import timeTools
+    from fontTools.ttLib.tables import _h_e_a_d as head
+
+    stamp = timeTools.timestampSinceEpoch(int(clock.epoch(when)))
+    before = head.timestampNow
+    head.timestampNow = lambda: stamp
     try:
         yield
     finally:
-        if before is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = before
+        head.timestampNow = before
 
 
 def _associate(pdf, relationships: dict[str, str]) -> None:
@@ -136,10 +141,16 @@ def _associate(pdf, relationships: dict[str, str]) -> None:
         pdf.catalog["AF"] = associated
 
 
-def _only_bundled_fonts() -> None:
-    # Must happen before fontconfig initialises (at WeasyPrint's import).
-    os.environ["FONTCONFIG_FILE"] = str(fontconfig_file())
-    os.environ.pop("FONTCONFIG_PATH", None)
+def only_bundled_fonts() -> None:
+    """Point fontconfig at the bundled fonts. Must happen before fontconfig
+    initialises (at WeasyPrint's import), and is best done before any
+    thread starts (build.py's main): setting a variable another thread may
+    be reading with getenv is not safe in C. Once set, nothing changes."""
+    wanted = str(fontconfig_file())
+    if os.environ.get("FONTCONFIG_FILE") != wanted:
+        os.environ["FONTCONFIG_FILE"] = wanted
+    if "FONTCONFIG_PATH" in os.environ:
+        del os.environ["FONTCONFIG_PATH"]
 
 
 @functools.cache
