@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -59,6 +60,7 @@ def start() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGALRM, _ring)
         signal.setitimer(signal.ITIMER_REAL, seconds)
+        sys.unraisablehook = _unraisable
 
 
 def remaining() -> float:
@@ -84,12 +86,29 @@ def _ring(_signum, _frame) -> None:
     raise OutOfTime
 
 
+# Where Python cannot pass an exception on (a fork's at-fork hooks, which
+# subprocess runs in the parent; a __del__; a weakref callback), it prints
+# it with a traceback and goes on. The alarm can ring there. So such an
+# OutOfTime is not printed, and the alarm rings again a moment later, in
+# code that can be interrupted.
+_AGAIN = 0.05  # seconds
+
+
+def _unraisable(report) -> None:
+    if isinstance(report.exc_value, OutOfTime):
+        if _deadline is not None:
+            signal.setitimer(signal.ITIMER_REAL, _AGAIN)
+        return
+    sys.__unraisablehook__(report)
+
+
 def stop() -> None:
     """Stop the clock: the outputs are complete and about to be renamed
     into place, which must not be interrupted halfway."""
     global _deadline
     if _deadline is not None and threading.current_thread() is threading.main_thread():
         signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.unraisablehook = sys.__unraisablehook__
     _deadline = None
 
 
