@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """The build's speed, measured side by side: medians over repeated runs.
 
-    python bench/bench.py             all measurements (several minutes)
-    python bench/bench.py --runs 3    fewer runs
+    python -m bench.bench             all measurements (several minutes)
+    python -m bench.bench --runs 3    fewer runs
+
+(From the project's folder, as a module: it imports the build's own
+filter order and modules.)
 
 Prints a table and writes it to bench/results.md with the machine noted:
 
@@ -36,7 +39,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import filters
+from pubbuild.paths import ROOT
+
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 
@@ -78,13 +83,11 @@ def by_hand(tmp: Path, env: dict):
     """B: what one writes without this tool, with the same filters."""
     manuscript = ROOT / "manuscript" / "article.md"
     pandoc = _pandoc()
-    filters = ["authors", "figures", "punctuation", "citations", "quotes"]
-    after = ["refquotes", "backlinks"]
-    chain = [arg for name in filters for arg in ("--filter", str(ROOT / "filters" /
-                                                                 f"{name}.py"))]
-    chain += ["--citeproc"]
-    chain += [arg for name in after for arg in ("--filter", str(ROOT / "filters" /
-                                                                f"{name}.py"))]
+    # The build's own order (filters.PIPELINE), citeproc in its place.
+    chain = []
+    for name in filters.NAMES:
+        chain += (["--citeproc"] if name == filters.CITEPROC else
+                  ["--filter", str(ROOT / "filters" / f"{name}.py")])
     common = [str(manuscript), "-f", "markdown-smart", *chain, "-M",
               "link-citations=true", "-M", "reference-section-title=References"]
 
@@ -108,12 +111,10 @@ def by_hand(tmp: Path, env: dict):
 
 def weasyprint_alone(tmp: Path, env: dict):
     """C: our final print HTML, rendered by the weasyprint command."""
-    sys.path.insert(0, str(ROOT))
-    import build
-    from pubbuild import clock, formats, pdf
+    from pubbuild import clock, formats, pdf, pipeline
 
-    source = build.read(ROOT / "manuscript" / "article.md")
-    doc = build.run_filters(source)
+    source = pipeline.read(ROOT / "manuscript" / "article.md")
+    doc = pipeline.run_filters(source)
     job = formats.Job(source.path, "article", source.reporter,
                       clock.build_time([source.path]).moment)
     page = tmp / "print.html"

@@ -41,11 +41,11 @@ from pathlib import Path
 
 import panflute as pf
 
-try:
-    from pubbuild.diagnostics import BuildError, Reporter
-except ImportError:  # run by pandoc as `--filter filters/authors.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pubbuild.diagnostics import BuildError, Reporter
+if not __package__:  # run alone (pandoc --filter filters/authors.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pubbuild import context
+from pubbuild.diagnostics import BuildError, Reporter
 
 # The parts of an affiliation, in the order a postal address prints them.
 AFFILIATION_PARTS = ("position", "department", "name", "address", "city",
@@ -54,8 +54,7 @@ ORCID = re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])")
 
 
 def prepare(doc: pf.Doc) -> None:
-    if getattr(doc, "reporter", None) is None:
-        doc.reporter = Reporter(echo=True)
+    context.of(doc)
 
 
 def action(elem, doc):
@@ -69,8 +68,8 @@ def finalize(doc: pf.Doc) -> None:
         return
     if not isinstance(raw_authors, list):
         raw_authors = [raw_authors]
-    registry = _Affiliations(meta.get("affiliations", []), doc.reporter)
-    authors = [_author(raw, registry, doc.reporter) for raw in raw_authors]
+    registry = _Affiliations(meta.get("affiliations", []), doc.context.reporter)
+    authors = [_author(raw, registry, doc.context.reporter) for raw in raw_authors]
     for key in ("authors", "affiliations", "affiliation"):
         if key in doc.metadata:
             del doc.metadata[key]

@@ -40,13 +40,12 @@ from pathlib import Path
 
 import panflute as pf
 
-try:
-    from pubbuild import citeindex
-except ImportError:  # run by pandoc as `--filter filters/citations.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pubbuild import citeindex
+if not __package__:  # run alone (pandoc --filter filters/citations.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pubbuild import citeindex, context
 from pubbuild.citeindex import Query
-from pubbuild.diagnostics import BuildError, Reporter
+from pubbuild.diagnostics import BuildError
 
 NAME = "citations"
 TOLERANT = "citations:tolerant"  # the source of tolerant-match diagnostics
@@ -239,11 +238,10 @@ def prepare(doc: pf.Doc) -> None:
     if NAME in doc.metadata:
         del doc.metadata[NAME]
     doc.citations_options = options
-    if getattr(doc, "reporter", None) is None:
-        doc.reporter = Reporter(echo=True)
-    if getattr(doc, "citation_index", None) is None:
-        doc.citation_index = _index_from_metadata(doc)
-    doc.citation_records = []
+    context.of(doc)
+    if doc.context.index is None:
+        doc.context.index = _index_from_metadata(doc)
+    doc.context.citation_records = []
 
 
 def _index_from_metadata(doc: pf.Doc) -> citeindex.CitationIndex:
@@ -253,7 +251,7 @@ def _index_from_metadata(doc: pf.Doc) -> citeindex.CitationIndex:
     csl = doc.get_metadata("csl", default=None)
     if not bibs or not csl:
         raise BuildError("the metadata needs `bibliography` and `csl` for "
-                         "the citation normaliser", doc.reporter.file)
+                         "the citation normaliser", doc.context.reporter.file)
     bibs = [bibs] if isinstance(bibs, str) else bibs
     return citeindex.load([Path(path) for path in bibs], Path(csl))[1]
 
@@ -293,10 +291,10 @@ def _parenthesis(match, doc):
     parts = [parse_part(part, field=is_field) for part in plain.split(";")]
     if not all(parts):
         if is_field:
-            doc.reporter.error(
-                f"citation field {plain.strip()!r} is not of the form "
-                "'Names, Year[, locator]'", doc.reporter.locate(*_snippets(body)),
-                source=NAME)
+            reporter = doc.context.reporter
+            reporter.error(f"citation field {plain.strip()!r} is not of the form "
+                           "'Names, Year[, locator]'",
+                           reporter.locate(*_snippets(body)), source=NAME)
         return None
     kind = "link" if is_field else "text"
     snippets = _snippets(body) if is_field else [match.group(0)]
@@ -307,8 +305,9 @@ def _standalone_link(match, doc):
     body = match.group("linkbody")
     written = parse_part(body, field=True)
     if written is None:
-        doc.reporter.warning(f"link to '#' is not a citation: {body!r}; left as is",
-                             doc.reporter.locate(body), source=NAME)
+        reporter = doc.context.reporter
+        reporter.warning(f"link to '#' is not a citation: {body!r}; left as is",
+                         reporter.locate(body), source=NAME)
         return None
     mode = "AuthorInText" if LINK_NARRATIVE.match(written.text) else "NormalCitation"
     return _resolve([written], mode, "link", [body], doc)
@@ -320,12 +319,12 @@ def _narrative(match, doc):
                   match.group("suffix") or "", notes)
     text = match.group("narrative")
     written = Written(text, query, "", match.group("locator") or "")
-    result = doc.citation_index.resolve(query)
+    result = doc.context.index.resolve(query)
     if result.key is None:
         if result.candidates:  # the name is a cited author's: say so
-            doc.reporter.warning(
+            doc.context.reporter.warning(
                 f"{text!r} looks like a citation but {result.error}; left as text",
-                doc.reporter.locate(text), source=NAME)
+                doc.context.reporter.locate(text), source=NAME)
         return None
     return _resolve([written], "AuthorInText", "narrative", [text], doc,
                     resolved=[result])
@@ -344,21 +343,21 @@ def _snippets(body: str) -> list[str]:
 
 
 def _error_unparsed(doc, text):
-    doc.reporter.error(f"citation field {text.strip()!r} is not of the form "
-                       "'Names, Year[, locator]'", doc.reporter.locate(text),
+    doc.context.reporter.error(f"citation field {text.strip()!r} is not of the form "
+                       "'Names, Year[, locator]'", doc.context.reporter.locate(text),
                        source=NAME)
 
 
 def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
              doc, resolved=None) -> pf.Cite | None:
     """Resolve every part; report; return the Cite, or None on an error."""
-    reporter = doc.reporter
+    reporter = doc.context.reporter
     line = reporter.locate(*snippets)
     strict = doc.citations_options["strict"]
     failed = False
     for index, part in enumerate(parts):
         result = (resolved[index] if resolved
-                  else doc.citation_index.resolve(part.query))
+                  else doc.context.index.resolve(part.query))
         if result.key is None:
             reporter.error(f"citation {part.text!r}: {result.error}", line,
                            source=NAME)
@@ -377,8 +376,8 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
     if failed:
         return None
     text = "; ".join(part.text for part in parts)
-    number = len(doc.citation_records) + 1
-    doc.citation_records.append(
+    number = len(doc.context.citation_records) + 1
+    doc.context.citation_records.append(
         Record(line, text, [part.key for part in parts], kind, number))
     return make_cite(parts, mode, number)
 
@@ -387,20 +386,21 @@ def _record_typed(cite: pf.Cite, doc) -> None:
     """A `[@key]` citation: checked against the bibliography, not changed."""
     keys = [citation.id for citation in cite.citations]
     text = pf.stringify(cite)
-    line = doc.reporter.locate(*(f"@{key}" for key in keys))
+    shared = doc.context
+    line = shared.reporter.locate(*(f"@{key}" for key in keys))
     for key in keys:
-        if key not in doc.citation_index:
-            doc.reporter.error(f"citation @{key}: no bibliography entry with "
-                               "that key", line, source=NAME)
-    number = len(doc.citation_records) + 1
+        if key not in shared.index:
+            shared.reporter.error(f"citation @{key}: no bibliography entry with "
+                                  "that key", line, source=NAME)
+    number = len(shared.citation_records) + 1
     for citation in cite.citations:
         citation.hash = number
-    doc.citation_records.append(Record(line, text, keys, "pandoc", number=number))
+    shared.citation_records.append(Record(line, text, keys, "pandoc", number=number))
 
 
 def finalize(doc: pf.Doc) -> None:
     # Run by pandoc as a filter, nobody else will stop the build on errors.
-    if doc.reporter.echo and doc.reporter.errors:
+    if doc.context.reporter.echo and doc.context.reporter.errors:
         sys.exit(1)
 
 

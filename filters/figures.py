@@ -20,28 +20,23 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import panflute as pf
 
-try:
-    from pubbuild.diagnostics import BuildError, Reporter
-except ImportError:  # run by pandoc as `--filter filters/figures.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pubbuild.diagnostics import BuildError, Reporter
+if not __package__:  # run alone (pandoc --filter filters/figures.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# What the HTML, the EPUB and WeasyPrint all display.
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
+from pubbuild import containment, context
+from pubbuild.diagnostics import BuildError, Reporter
+
+IMAGE_TYPES = containment.IMAGE_TYPES
 DATA_TYPES = {kind: suffix for suffix, kind in IMAGE_TYPES.items() if suffix != ".jpeg"}
 
 
 def prepare(doc: pf.Doc) -> None:
-    if getattr(doc, "reporter", None) is None:
-        doc.reporter = Reporter(echo=True)
-    file = doc.reporter.file
-    doc.figures_folder = Path(file).resolve().parent if file else Path.cwd()
-    doc.image_files = []  # the manifest lists them among the sources
+    context.of(doc)
+    doc.context.image_files = []  # the manifest lists them among the sources
 
 
 def action(elem, doc):
@@ -49,9 +44,9 @@ def action(elem, doc):
         return None
     if "fig-alt" in elem.attributes:
         elem.attributes["alt"] = elem.attributes.pop("fig-alt")
-    path = image_path(elem.url, doc.figures_folder, doc.reporter)
-    if path is not None and path not in doc.image_files:
-        doc.image_files.append(path)
+    path = image_path(elem.url, doc.context.folder, doc.context.reporter)
+    if path is not None and path not in doc.context.image_files:
+        doc.context.image_files.append(path)
     return None
 
 
@@ -68,8 +63,11 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     if parts.scheme not in ("", "file"):
         raise BuildError(f"image {url}: only local files can be used (the build "
                          "never fetches from the network)", reporter.file, line)
-    path = local_file(url, folder)
-    if not path.is_relative_to(folder):
+    path = containment.local_path(url, folder)
+    if path is None:
+        raise BuildError(f"image {url}: only local files can be used (the build "
+                         "never fetches from the network)", reporter.file, line)
+    if not containment.inside(path, folder):
         raise BuildError(f"image {url}: outside the manuscript's folder",
                          reporter.file, line)
     if not path.is_file():
@@ -86,15 +84,6 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
     if problem:
         raise BuildError(f"image {url}: {problem}", reporter.file, line)
     return path
-
-
-def local_file(url: str, folder: Path) -> Path | None:
-    """The file a local image URL names, resolved against `folder`; None
-    for a data: URL. No check: `image_path` has made those."""
-    parts = urlsplit(url)
-    if parts.scheme == "data":
-        return None
-    return (folder / unquote(parts.path)).resolve()
 
 
 def _reaches_outside(tree, base: Path, folder: Path) -> str | None:
@@ -118,12 +107,9 @@ def _reaches_outside(tree, base: Path, folder: Path) -> str | None:
             references += re.findall(r"""url\(\s*['"]?([^'")\s]+)""", style)
             references += re.findall(r"""@import\s+['"]([^'"]+)""", style)
     for reference in references:
-        parts = urlsplit(reference.strip())
-        if parts.scheme == "data" or reference.strip().startswith("#"):
+        if reference.strip().startswith("#"):
             continue
-        target = (base / unquote(parts.path)).resolve()
-        if parts.scheme not in ("", "file") or parts.netloc or not \
-                target.is_relative_to(folder):
+        if not containment.allowed(reference, folder, base=base):
             return f"refers to {reference[:200]!r}, outside the manuscript's folder"
     return None
 

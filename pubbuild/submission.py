@@ -33,9 +33,8 @@ import panflute as pf
 import yaml
 
 from pubbuild.diagnostics import BuildError
+from pubbuild.paths import JOURNALS, SCHEMAS
 
-ROOT = Path(__file__).resolve().parent.parent
-JOURNALS = ROOT / "journals"
 KNOWN = {"name", "words-max", "abstract-words-max", "keywords-min", "keywords-max",
          "title-words-max", "required-sections", "csl", "blind", "line-numbers",
          "mask-self-citations"}
@@ -306,7 +305,7 @@ def _readable(name: str, data: bytes):
 
 # -- JATS ----------------------------------------------------------------------
 
-JATS_DTDS = Path(__file__).resolve().parent.parent / "schemas" / "jats"
+JATS_DTDS = SCHEMAS / "jats"
 
 
 def validate_jats(xml: bytes, dtds: Path = JATS_DTDS) -> list[str]:

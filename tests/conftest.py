@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from pubbuild.paths import ROOT  # the project is on sys.path: pyproject's pythonpath
 
 # One entry, cited in the small manuscripts the tests write as
 # "Text ([Vu, 2021](#))."

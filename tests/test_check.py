@@ -100,10 +100,10 @@ def test_article_quotations_report(report):
 
 
 def test_article_quotations_in_the_finished_ast():
-    import build
+    from pubbuild import paths, pipeline
 
-    source = build.read(build.DEFAULT_MANUSCRIPT)
-    doc = build.run_filters(source)
+    source = pipeline.read(paths.DEFAULT_MANUSCRIPT)
+    doc = pipeline.run_filters(source)
     quoted = []
     doc.walk(lambda e, d: quoted.append(e) if isinstance(e, pf.Quoted) else None)
     # 27 in the text and 2 in the reference list (titles typed with straight

@@ -14,11 +14,11 @@ from pathlib import Path
 import panflute as pf
 import pytest
 
+from conftest import ROOT
 from filters import citations
-from pubbuild import bibliography, citeindex, pandoc
+from pubbuild import bibliography, citeindex, context, pandoc
 from pubbuild.diagnostics import Reporter, SourceText
 
-ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = Path(__file__).parent / "filters" / "citations"
 CASES = sorted(p for p in CASES_DIR.glob("*.md") if not p.name.endswith(".out.md"))
 
@@ -32,13 +32,13 @@ def index() -> citeindex.CitationIndex:
 def run_case(path: Path, index) -> tuple[str, pf.Doc]:
     text = path.read_text(encoding="utf-8")
     doc = pf.convert_text(text, standalone=True, pandoc_path=pandoc.pandoc_path())
-    doc.reporter = Reporter(SourceText(path.name, text))
-    doc.citation_index = index
+    doc.context = context.Context(Reporter(SourceText(path.name, text)), path.parent,
+                                  index)
     doc = citations.main(doc)
     markdown = pf.convert_text(
         doc, input_format="panflute", output_format="markdown", standalone=True,
         extra_args=["--wrap=none"], pandoc_path=pandoc.pandoc_path())
-    diagnostics = "\n".join(str(d) for d in doc.reporter.diagnostics)
+    diagnostics = "\n".join(str(d) for d in doc.context.reporter.diagnostics)
     return f"{markdown.rstrip()}\n\n<!-- diagnostics\n{diagnostics}\n-->\n", doc
 
 
@@ -74,7 +74,7 @@ def test_link_fields_become_cites_with_locators(index):
     # The parentheses the author typed are gone: citeproc prints its own.
     first = pf.stringify(doc.content[0])
     assert "(" not in first and ")" not in first
-    assert not doc.reporter.diagnostics
+    assert not doc.context.reporter.diagnostics
 
 
 def test_citeproc_renders_the_normalised_citations(index):
@@ -92,7 +92,7 @@ def test_citeproc_renders_the_normalised_citations(index):
 
 def test_errors_name_the_line(index):
     _, doc = run_case(CASES_DIR / "ambiguous.md", index)
-    errors = [str(d) for d in doc.reporter.errors]
+    errors = [str(d) for d in doc.context.reporter.errors]
     assert errors[0].startswith("ambiguous.md:1: error: citation 'Snyder'")
     assert "snyder2019" in errors[0] and "snyder2021" in errors[0]
     assert errors[1].startswith("ambiguous.md:2: error: citation 'Sang-Hun, 2018'")
@@ -110,4 +110,4 @@ def test_filter_runs_many_times_in_one_process(index):
     first, _ = run_case(CASES_DIR / "tolerant.md", index)
     second, doc = run_case(CASES_DIR / "tolerant.md", index)
     assert first == second
-    assert len(doc.citation_records) == 4
+    assert len(doc.context.citation_records) == 4

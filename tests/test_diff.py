@@ -288,13 +288,14 @@ def test_accepting_or_rejecting_every_change_in_word(fixture_diff):
     """Accept all gives NEW, reject all gives OLD, paragraph for paragraph:
     whole paragraphs are tracked with their paragraph marks, so nothing is
     left behind as an empty paragraph."""
-    import build
+    from pubbuild import pipeline
 
     def body(lines: list[str]) -> list[str]:
         return lines[lines.index("Introduction"):]
 
     def ours(name: str) -> list[str]:
-        doc = build.run_filters(build.read(FIXTURE / name), without=("backlinks",))
+        doc = pipeline.run_filters(pipeline.read(FIXTURE / name),
+                                   without=("backlinks",))
         out, _ = pandoc.run(["-f", "json", "-t", "plain", "--wrap=none"],
                             pandoc.to_json(doc))
         return [line for line in out.splitlines() if line.strip()]

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 from filters import authors, backlinks, figures, quotes, refquotes
-from pubbuild import pandoc
+from pubbuild import context, pandoc
 from pubbuild.diagnostics import BuildError, Reporter, SourceText
 
 CASES_DIR = Path(__file__).parent / "filters"
@@ -34,14 +34,13 @@ def run_case(path: Path) -> tuple[str, pf.Doc | None]:
     doc = pf.convert_text(text, input_format=pandoc.MARKDOWN, standalone=True,
                           pandoc_path=pandoc.pandoc_path())
     # The case's folder stands in for the manuscript's (images, .bib).
-    doc.reporter = Reporter(SourceText(path, text))
+    doc.context = context.Context.for_manuscript(Reporter(SourceText(path, text)))
     module = FILTERS[path.parent.name]
     try:
         if module in AFTER_CITEPROC:
             bib = doc.get_metadata("bibliography")
             doc.metadata["bibliography"] = pf.MetaString(str(path.parent / bib))
-            doc = pandoc.citeproc(doc)
-            doc.reporter = Reporter(SourceText(path, text))
+            doc = context.carry(doc, pandoc.citeproc(doc))
         doc = module.main(doc)
         if "bibliography" in doc.metadata:
             del doc.metadata["bibliography"]  # a local path: not compared
@@ -58,7 +57,7 @@ def run_case(path: Path) -> tuple[str, pf.Doc | None]:
         extra_args=["--wrap=none"], pandoc_path=pandoc.pandoc_path())
     diagnostics = "\n".join(
         f"{Path(d.file).name if d.file else ''}:{d.line}: {d.level}: {d.message}"
-        for d in doc.reporter.diagnostics)
+        for d in doc.context.reporter.diagnostics)
     return f"{markdown.rstrip()}\n\n<!-- diagnostics\n{diagnostics}\n-->\n", doc
 
 

@@ -1,4 +1,4 @@
-"""The cache and the watcher (speed itself is measured by bench/bench.py)."""
+"""The cache and the watcher (speed itself: `python -m bench.bench`)."""
 
 from __future__ import annotations
 

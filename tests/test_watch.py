@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import build
 from pubbuild import watch
+from pubbuild.commands import one_line
 from pubbuild.diagnostics import BuildError
 
 PAGE = "<!DOCTYPE html>\n<html><body>\n<h1>The Article</h1>\n</body></html>\n"
@@ -191,15 +191,15 @@ def test_an_error_line_is_said_once_as_described(tmp_path):
 
     with pytest.raises(SystemExit):
         watch.run(files, build_html, None, watch.State(), say=said.append,
-                  describe=lambda exc: build._one_line(exc, manuscript))
+                  describe=lambda exc: one_line(exc, manuscript))
     assert said[1:] == ["stopped"]
     assert said[0].endswith("paper.md:9: error: citation 'Nobody, 1999': no entry")
     assert said[0].count("error:") == 1
 
 
 def test_an_error_without_a_file_gets_one_error_prefix():
-    assert build._one_line(BuildError("error: boom"), Path("m.md")) == "error: boom"
-    assert build._one_line(BuildError("boom"), Path("m.md")) == "error: boom"
+    assert one_line(BuildError("error: boom"), Path("m.md")) == "error: boom"
+    assert one_line(BuildError("boom"), Path("m.md")) == "error: boom"
 
 
 def test_an_older_pdf_does_not_hide_a_newer_error(tmp_path):

@@ -1,0 +1,48 @@
+"""The commands: one module each, `run(args) -> int`, dispatched by build.py.
+
+build.py owns the command line (the parser, the dispatch, the one-line
+errors); a command module owns what its command does and reads its options
+from `args`; the pipeline they share is `pubbuild.pipeline`.
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+from pubbuild import limits
+from pubbuild.diagnostics import BuildError, display_path
+
+EXPECTED = (limits.OutOfTime, BuildError, OSError, RecursionError, KeyboardInterrupt)
+
+
+def size(n: int) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+def one_line(exc: BaseException, manuscript: Path) -> str:
+    """What went wrong, in one line, for each kind of expected failure."""
+    where = display_path(manuscript)
+    if isinstance(exc, limits.OutOfTime):
+        # Every pandoc run was killed (pandoc.pool); the outputs are as they were.
+        return f"{where}: {limits.message()}"
+    if isinstance(exc, BuildError):
+        # A message that carries its level already (a Diagnostic's) is not
+        # prefixed again: one "error:" a line.
+        return str(exc) if exc.file is not None or exc.message.startswith(
+            "error: ") else f"error: {exc}"
+    if isinstance(exc, OSError):
+        # The machine, not the manuscript: a full disk or a file size limit
+        # while a tool wrote a temporary file, a file it may not open.
+        # Nothing was written to --out.
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or not exc.filename:
+            what = f"{where}: {exc.strerror or exc} while writing a temporary file"
+        else:
+            what = f"{display_path(exc.filename)}: {exc.strerror or exc}"
+        return f"{what}; the previous outputs are unchanged"
+    if isinstance(exc, RecursionError):
+        # Thousands of nested brackets or block quotes: deeper than the
+        # document tree can be walked. An input problem, not a crash.
+        return (f"{where}: nested too deeply to process (thousands of levels "
+                "of brackets, lists or block quotes)")
+    return f"{where}: interrupted; the previous outputs are unchanged"

@@ -1,0 +1,44 @@
+"""`python build.py [pdf|html|epub]`: the outputs, unless they are up to date."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from pubbuild import pipeline
+from pubbuild.commands import size
+from pubbuild.diagnostics import BuildError, display_path
+from pubbuild.outputs import DEFAULT
+
+
+def run(args) -> int:
+    """Build the formats asked for (all three by default) into --out."""
+    progress = pipeline.Progress(args.quiet)
+    wanted = [args.format] if args.format else list(DEFAULT)
+    if pipeline.up_to_date(args.manuscript, args.out, wanted, args.csl):
+        seconds = time.perf_counter() - progress.started
+        progress.say(f"Nothing to do: {', '.join(wanted)} of "
+                     f"{display_path(args.manuscript)} up to date in "
+                     f"{display_path(args.out)} ({seconds:.2f} s)")
+        return 0
+    progress.say(f"Building {', '.join(wanted)} from {display_path(args.manuscript)}")
+    with progress.stage("read (pandoc) + bibliography"):
+        source = pipeline.read(args.manuscript, args.csl)
+    with progress.stage("filters + citeproc"):
+        doc = pipeline.run_filters(source)
+    for diagnostic in source.reporter.warnings:
+        progress.say(str(diagnostic))
+    if args.strict and source.reporter.warnings:
+        # --strict: every warning is an error, one line each.
+        for diagnostic in source.reporter.warnings[1:]:
+            print(str(diagnostic).replace(": warning: ", ": error: ", 1),
+                  file=sys.stderr)
+        first = source.reporter.warnings[0]
+        raise BuildError(f"error: {first.message} (--strict)", first.file, first.line)
+    written = pipeline.write(wanted, doc, source, args.out.resolve(), progress,
+                             args.csl)
+    total = time.perf_counter() - progress.started
+    for path in written:
+        progress.say(f"wrote {display_path(path)} ({size(path.stat().st_size)})")
+    progress.say(f"done in {total:.2f} s")
+    return 0

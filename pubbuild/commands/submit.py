@@ -1,0 +1,98 @@
+"""`python build.py submit`: the journal package, checked against a profile."""
+
+from __future__ import annotations
+
+import panflute as pf
+
+from pubbuild import formats, manifest, pandoc, pipeline
+from pubbuild.commands import size
+from pubbuild.diagnostics import BuildError, display_path
+from pubbuild.files import write_all
+
+
+def run(args) -> int:
+    """The journal package in OUT/submission/ and OUT/submission.zip."""
+    from pubbuild import submission, wordref
+
+    progress = pipeline.Progress(args.quiet)
+    profile = submission.load_profile(args.profile)
+    with progress.stage("read + filters"):
+        source = pipeline.read(args.manuscript, args.csl)
+        before = pipeline.run_filters(source, through_citeproc=False,
+                                      without=("backlinks",))
+        doc = pipeline.finish(pandoc.copy(before), source, without=("backlinks",))
+    requirements = submission.check(profile, doc, source.csl)
+    failed = [r for r in requirements if not r.ok]
+    for requirement in requirements:
+        progress.say(str(requirement))
+    if failed and not args.force:
+        raise BuildError(f"fails the journal profile {profile.path.stem!r}: "
+                         + "; ".join(r.failure for r in failed)
+                         + " (--force packages it anyway)", source.path)
+    name = source.path.stem
+    inventory, when = pipeline.plan(source, doc)
+    job = formats.Job(source.path, name, source.reporter, when.moment)
+    reference = wordref.reference_docx(line_numbers=bool(profile.get("line-numbers")))
+    files: dict[str, bytes] = {}
+    with progress.stage("manuscript PDF + DOCX"):
+        files[f"{name}.pdf"] = formats.pdf(doc, job)
+        files[f"{name}.docx"] = formats.docx(doc, job, reference)
+    with progress.stage("title page"):
+        title_page = _title_page(doc)
+        files["title-page.pdf"] = formats.pdf(title_page, job)
+        files["title-page.docx"] = formats.docx(title_page, job, reference)
+    anonymous = []
+    if profile.get("blind", True):
+        with progress.stage("anonymised PDF + DOCX"):
+            authors = submission.authors_of(doc)
+            masked = (submission.self_cited(source.index, authors)
+                      if profile.get("mask-self-citations", True) else {})
+            blind = pipeline.finish(submission.anonymise(pandoc.copy(before), masked),
+                                    source, without=("backlinks",))
+            blind_job = formats.Job(source.path, "manuscript-anonymous",
+                                    source.reporter, when.moment)
+            files["manuscript-anonymous.pdf"] = formats.pdf(blind, blind_job)
+            files["manuscript-anonymous.docx"] = formats.docx(blind, blind_job,
+                                                              reference)
+            anonymous = ["manuscript-anonymous.pdf", "manuscript-anonymous.docx"]
+            leaks = submission.scan({n: files[n] for n in anonymous}, authors.needles)
+            if leaks:
+                raise BuildError("the anonymised manuscript names an author: "
+                                 + leaks[0], source.path)
+    with progress.stage("JATS"):
+        jats, _ = pandoc.write(pandoc.copy(doc), "jats_publishing", ["--standalone"],
+                               file=source.path, env=job.env)
+        files[f"{name}.jats.xml"] = jats
+        errors = submission.validate_jats(jats)
+        if errors:
+            raise BuildError(f"the JATS does not validate: {errors[0]}", source.path)
+    for label, path in inventory.source_files().items():
+        files[f"source/{label}"] = path.read_bytes()
+    inventory.outputs = {k: v for k, v in files.items() if not k.startswith("source/")}
+    listing = inventory.complete()
+    listing["submission"] = {
+        "profile": profile.path.stem,
+        "requirements": [{"name": r.name, "measured": r.measured, "limit": r.limit,
+                          "ok": r.ok} for r in requirements],
+        "forced": bool(failed),
+        "anonymised": anonymous,
+        "self-citations-masked": sorted(masked) if anonymous else [],
+    }
+    files["MANIFEST.json"] = manifest.to_json(listing)
+    out = args.out.resolve()
+    package = submission.zip_files(files, when.moment)
+    write_all({**{out / "submission" / label: data for label, data in files.items()},
+                 out / "submission.zip": package})
+    progress.say(f"wrote {display_path(out / 'submission')}/ ({len(files)} files) and "
+                 f"{display_path(out / 'submission.zip')} ({size(len(package))})")
+    return 0
+
+
+def _title_page(doc: pf.Doc) -> pf.Doc:
+    """Title, authors, positions, affiliations, e-mail: no text, no abstract."""
+    page = pandoc.copy(doc)
+    page.content = []
+    for key in ("abstract", "keywords"):
+        if key in page.metadata:
+            del page.metadata[key]
+    return page
