@@ -14,22 +14,30 @@ citeproc creates).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import panflute as pf
+
+if not __package__:  # run alone (pandoc --filter filters/backlinks.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pubbuild import context
 
 LABEL = "\u2191"  # ↑ — in the bundled body font, unlike ↩
 
 
 def prepare(doc: pf.Doc) -> None:
-    doc.backlinks = {}  # key -> anchors of the citations that cite it
-    doc.backlink_count = 0
+    shared = context.of(doc)
+    shared.cited_at, shared.anchors = {}, 0
 
 
 def action(elem, doc):
     if isinstance(elem, pf.Cite) and not _in_metadata(elem):
-        doc.backlink_count += 1
-        anchor = f"cite-{doc.backlink_count}"
+        doc.context.anchors += 1
+        anchor = f"cite-{doc.context.anchors}"
         for citation in elem.citations:
-            doc.backlinks.setdefault(citation.id, []).append(anchor)
+            doc.context.cited_at.setdefault(citation.id, []).append(anchor)
         return pf.Span(elem, identifier=anchor, classes=["citation"])
     return None
 
@@ -38,7 +46,7 @@ def finalize(doc: pf.Doc) -> None:
     def add_links(elem, _doc):
         if not (isinstance(elem, pf.Div) and elem.identifier.startswith("ref-")):
             return None
-        anchors = doc.backlinks.get(elem.identifier.removeprefix("ref-"), [])
+        anchors = doc.context.cited_at.get(elem.identifier.removeprefix("ref-"), [])
         if not anchors or not isinstance(elem.content[-1], pf.Para | pf.Plain):
             return None
         links: list[pf.Inline] = [pf.Span(pf.Str(LABEL), classes=["backlinks-label"])]

@@ -237,8 +237,7 @@ def prepare(doc: pf.Doc) -> None:
     options.update(doc.get_metadata(NAME, default={}) or {})
     if NAME in doc.metadata:
         del doc.metadata[NAME]
-    doc.citations_options = options
-    context.of(doc)
+    context.of(doc).options[NAME] = options
     if doc.context.index is None:
         doc.context.index = _index_from_metadata(doc)
     doc.context.citation_records = []
@@ -353,7 +352,7 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
     """Resolve every part; report; return the Cite, or None on an error."""
     reporter = doc.context.reporter
     line = reporter.locate(*snippets)
-    strict = doc.citations_options["strict"]
+    strict = doc.context.options[NAME]["strict"]
     failed = False
     for index, part in enumerate(parts):
         result = (resolved[index] if resolved

@@ -34,13 +34,13 @@ def prepare(doc: pf.Doc) -> None:
         doc.context.quote_style = quotes.resolve_style(lang)
     bibs = doc.get_metadata("bibliography", default=[]) or []
     bibs = [bibs] if isinstance(bibs, str) else bibs
-    doc.reference_sources = []
+    doc.context.reference_sources = []
     for path in bibs:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # the bibliography loader has reported it already
-        doc.reference_sources.append(SourceText(Path(path), text))
+        doc.context.reference_sources.append(SourceText(Path(path), text))
 
 
 def action(elem, doc):
@@ -60,7 +60,7 @@ def action(elem, doc):
 
 def _entry_reporter(doc: pf.Doc, key: str) -> Reporter:
     """Diagnostics for one entry, positioned in the .bib file that has it."""
-    for source in doc.reference_sources:
+    for source in doc.context.reference_sources:
         source.rewind()
         if source.locate("{" + key + ","):
             return Reporter(source)  # searches on from the entry's first line

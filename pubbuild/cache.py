@@ -9,8 +9,8 @@ date and source commit, and the options. The keys are recorded in
 outputs still have their recorded hashes, has nothing to do and touches
 nothing.
 
-This module must stay light to import: the no-op check runs before pandoc,
-panflute or WeasyPrint are needed.
+This module must not know about pandoc, panflute or WeasyPrint: it stays
+light to import, since the no-op check runs before any of them is needed.
 """
 
 from __future__ import annotations

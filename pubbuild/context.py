@@ -7,8 +7,9 @@ new document, and the pipeline moves the context over. A filter run alone
 (`pandoc --filter filters/NAME.py`) gets a fresh one from `of`: a reporter
 that prints its diagnostics, and the working directory as the folder.
 
-State a filter keeps to itself during its own traversal (its options, its
-counters) stays on the filter's own `doc` attributes, named after it.
+What a filter keeps to itself during its own run (its options, the
+anchors it numbers) is declared here too, marked with the filter's name:
+a reader sees in one place every piece of state the filters hold.
 
 This module must not know about any particular filter.
 """
@@ -31,6 +32,13 @@ class Context:
     citation_records: list = field(default_factory=list)   # citations -> check
     quote_style: str | None = None  # quotes -> refquotes (None: from `lang`)
     quotes_paired: int = 0          # quotes, refquotes -> check
+    # A filter's own state during its run:
+    options: dict[str, dict] = field(default_factory=dict)  # its metadata options
+    cited_at: dict[str, list[str]] = field(default_factory=dict)  # backlinks:
+    # an entry's key -> the anchors of the citations that cite it
+    anchors: int = 0  # backlinks: citations numbered so far
+    reference_sources: list = field(default_factory=list)  # refquotes: the
+    # bibliographies' texts (SourceText), to give an entry's file and line
 
     @classmethod
     def for_manuscript(cls, reporter: Reporter, index=None) -> Context:
