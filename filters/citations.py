@@ -267,7 +267,7 @@ def action(elem, doc):
 
 def normalise(inlines: list, doc: pf.Doc) -> list:
     """One left-to-right pass over an inline list's text view."""
-    options = doc.citations_options
+    options = doc.context.options[NAME]
     view = TextView.of(inlines, options["link-targets"])
     pattern = COMBINED if options["narrative"] else COMBINED_NO_NARRATIVE
     replacements = []

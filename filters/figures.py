@@ -65,8 +65,9 @@ def image_path(url: str, folder: Path, reporter: Reporter) -> Path | None:
                          "never fetches from the network)", reporter.file, line)
     path = containment.local_path(url, folder)
     if path is None:
-        raise BuildError(f"image {url}: only local files can be used (the build "
-                         "never fetches from the network)", reporter.file, line)
+        raise BuildError(f"image {url}: not a file name in the manuscript's folder "
+                         "(the build never fetches from the network)",
+                         reporter.file, line)
     if not containment.inside(path, folder):
         raise BuildError(f"image {url}: outside the manuscript's folder",
                          reporter.file, line)

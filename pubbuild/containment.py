@@ -27,11 +27,15 @@ def is_data(url: str) -> bool:
 def local_path(url: str, base: Path, *, file_urls: bool = True) -> Path | None:
     """The file a local URL names, resolved against `base`; None for a URL
     that is not local (a scheme other than `file:` — or any scheme, with
-    `file_urls=False` — or a host) and for a `data:` URL."""
+    `file_urls=False` — or a host), for a `data:` URL, and for a name no
+    file can have (a NUL byte, `%00`)."""
     parts = urlsplit(url.strip())
     if parts.netloc or parts.scheme not in (("", "file") if file_urls else ("",)):
         return None
-    return (base / unquote(parts.path)).resolve()
+    name = unquote(parts.path)
+    if "\0" in name:  # no file has that name (and resolve() would raise)
+        return None
+    return (base / name).resolve()
 
 
 def inside(path: Path, folder: Path) -> bool:

@@ -42,8 +42,10 @@ def write_all(files: dict[Path, bytes]) -> None:
             for stale in folder.glob(f".*{TEMPORARY}*"):
                 stale.unlink(missing_ok=True)
         written: dict[Path, str] = {}
+        target = folders[0]  # the file being written, for the message
         try:
             for path, data in files.items():
+                target = path
                 fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMPORARY}",
                                            dir=path.parent)
                 written[path] = tmp
@@ -56,7 +58,6 @@ def write_all(files: dict[Path, bytes]) -> None:
                 Path(tmp).unlink(missing_ok=True)
             if not isinstance(exc, OSError):
                 raise
-            target = next(reversed(written), folders[0])
             raise BuildError(f"cannot write: {exc.strerror or exc}; the previous "
                              "outputs are unchanged", target) from None
         # The renames take a moment; Ctrl-C or a TERM waits until they are
