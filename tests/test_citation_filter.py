@@ -1,56 +1,20 @@
-"""Golden cases of the citation normaliser, run in-process.
+"""The citation normaliser, beyond its golden cases.
 
-Each `tests/filters/citations/<case>.md` is run through pandoc's reader and
-`filters/citations.py`; the result, written back as pandoc Markdown, plus
-every diagnostic, must equal `<case>.out.md`. Regenerate after a deliberate
-change with `python -m pytest tests/test_citation_filter.py --update-goldens`
-and review the diff.
+Its golden cases (`tests/filters/citations/`) run with every filter's, in
+tests/test_filter_goldens.py; the tests here look into the documents that
+the same harness (tests/goldens.py) returns for some of them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import goldens
 import panflute as pf
-import pytest
+from goldens import diagnostic, run_case
 
 from conftest import ROOT
-from filters import citations
-from pubbuild import bibliography, citeindex, context, pandoc
-from pubbuild.diagnostics import Reporter, SourceText
+from pubbuild import pandoc
 
-CASES_DIR = Path(__file__).parent / "filters" / "citations"
-CASES = sorted(p for p in CASES_DIR.glob("*.md") if not p.name.endswith(".out.md"))
-
-
-@pytest.fixture(scope="module")
-def index() -> citeindex.CitationIndex:
-    bib = bibliography.load(CASES_DIR / "references.bib")
-    return citeindex.build(bib, ROOT / "bib" / "apa.csl")
-
-
-def run_case(path: Path, index) -> tuple[str, pf.Doc]:
-    text = path.read_text(encoding="utf-8")
-    doc = pf.convert_text(text, standalone=True, pandoc_path=pandoc.pandoc_path())
-    doc.context = context.Context(Reporter(SourceText(path.name, text)), path.parent,
-                                  index)
-    doc = citations.main(doc)
-    markdown = pf.convert_text(
-        doc, input_format="panflute", output_format="markdown", standalone=True,
-        extra_args=["--wrap=none"], pandoc_path=pandoc.pandoc_path())
-    diagnostics = "\n".join(str(d) for d in doc.context.reporter.diagnostics)
-    return f"{markdown.rstrip()}\n\n<!-- diagnostics\n{diagnostics}\n-->\n", doc
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
-def test_golden(case, index, update_goldens):
-    actual, _ = run_case(case, index)
-    expected_path = case.with_name(case.stem + ".out.md")
-    if update_goldens:
-        expected_path.write_text(actual, encoding="utf-8")
-    assert expected_path.exists(), f"no golden for {case.name}: run --update-goldens"
-    # A difference here means readers would see other citations than before.
-    assert actual == expected_path.read_text(encoding="utf-8")
+CASES_DIR = goldens.CASES_DIR / "citations"
 
 
 def cites(doc: pf.Doc) -> list[pf.Cite]:
@@ -59,8 +23,8 @@ def cites(doc: pf.Doc) -> list[pf.Cite]:
     return found
 
 
-def test_link_fields_become_cites_with_locators(index):
-    _, doc = run_case(CASES_DIR / "link_fields.md", index)
+def test_link_fields_become_cites_with_locators():
+    _, doc = run_case(CASES_DIR / "link_fields.md")
     found = [[(c.id, c.mode, pf.stringify(pf.Span(*c.suffix))) for c in cite.citations]
              for cite in cites(doc)]
     # The reader must see "(Vu, 2021, p. 4)": key, mode and locator kept.
@@ -77,8 +41,8 @@ def test_link_fields_become_cites_with_locators(index):
     assert not doc.context.reporter.diagnostics
 
 
-def test_citeproc_renders_the_normalised_citations(index):
-    _, doc = run_case(CASES_DIR / "link_fields.md", index)
+def test_citeproc_renders_the_normalised_citations():
+    _, doc = run_case(CASES_DIR / "link_fields.md")
     doc.metadata["bibliography"] = pf.MetaString(str(CASES_DIR / "references.bib"))
     doc.metadata["csl"] = pf.MetaString(str(ROOT / "bib" / "apa.csl"))
     text = "\n".join(pf.stringify(block) for block in pandoc.citeproc(doc).content)
@@ -90,24 +54,24 @@ def test_citeproc_renders_the_normalised_citations(index):
     assert "narrative: Snyder (2019, p. 2) says so" in text
 
 
-def test_errors_name_the_line(index):
-    _, doc = run_case(CASES_DIR / "ambiguous.md", index)
-    errors = [str(d) for d in doc.context.reporter.errors]
+def test_errors_name_the_line():
+    _, doc = run_case(CASES_DIR / "ambiguous.md")
+    errors = [diagnostic(d) for d in doc.context.reporter.errors]
     assert errors[0].startswith("ambiguous.md:1: error: citation 'Snyder'")
     assert "snyder2019" in errors[0] and "snyder2021" in errors[0]
     assert errors[1].startswith("ambiguous.md:2: error: citation 'Sang-Hun, 2018'")
 
 
-def test_options_are_removed_from_metadata(index):
-    _, doc = run_case(CASES_DIR / "options.md", index)
+def test_options_are_removed_from_metadata():
+    _, doc = run_case(CASES_DIR / "options.md")
     # Left in, the option block would leak into <meta> tags and the EPUB OPF.
     assert "citations" not in doc.metadata.content
     assert doc.get_metadata("title") == "Options"
 
 
-def test_filter_runs_many_times_in_one_process(index):
+def test_filter_runs_many_times_in_one_process():
     # Per-run state lives on the doc: a second run sees no leftovers.
-    first, _ = run_case(CASES_DIR / "tolerant.md", index)
-    second, doc = run_case(CASES_DIR / "tolerant.md", index)
+    first, _ = run_case(CASES_DIR / "tolerant.md")
+    second, doc = run_case(CASES_DIR / "tolerant.md")
     assert first == second
     assert len(doc.context.citation_records) == 4

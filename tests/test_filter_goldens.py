@@ -1,11 +1,11 @@
-"""Golden cases of the filters other than the citation normaliser.
+"""Golden cases of every filter, through the one harness (tests/goldens.py).
 
-Each `tests/filters/<filter>/<case>.md` is read by pandoc and run through
-its filter in-process (the backlinks filter after citeproc, as in the
-build); the result, written back as pandoc Markdown (metadata as YAML),
-plus any diagnostic or error, must equal `<case>.out.md`. Regenerate after
-a deliberate change with `python -m pytest tests/test_filter_goldens.py
---update-goldens` and review the diff.
+Each `tests/filters/<filter>/<case>.md` is read as the build reads it and
+run through its filter in-process (a filter after citeproc gets citeproc's
+result, as in the build); the result, written back as pandoc Markdown
+(metadata as YAML), plus every diagnostic or the error, must equal
+`<case>.out.md`. Regenerate after a deliberate change with `python -m
+pytest tests/test_filter_goldens.py --update-goldens` and review the diff.
 """
 
 from __future__ import annotations
@@ -14,72 +14,43 @@ from pathlib import Path
 
 import panflute as pf
 import pytest
+from goldens import CASES_DIR, cases, expected, run_case
 
+import filters
 from conftest import ROOT
-from filters import authors, backlinks, figures, quotes, refquotes
-from pubbuild import context, pandoc
-from pubbuild.diagnostics import BuildError, Reporter, SourceText
+from pubbuild import pandoc
 
-CASES_DIR = Path(__file__).parent / "filters"
-FILTERS = {"authors": authors, "figures": figures, "backlinks": backlinks,
-           "quotes": quotes, "refquotes": refquotes}
-AFTER_CITEPROC = (backlinks, refquotes)
-CASES = sorted(case for name in FILTERS for case in (CASES_DIR / name).glob("*.md")
-               if not case.name.endswith(".out.md"))
-
-
-def run_case(path: Path) -> tuple[str, pf.Doc | None]:
-    text = path.read_text(encoding="utf-8")
-    # Read as the build reads (without pandoc's smart quotes).
-    doc = pf.convert_text(text, input_format=pandoc.MARKDOWN, standalone=True,
-                          pandoc_path=pandoc.pandoc_path())
-    # The case's folder stands in for the manuscript's (images, .bib).
-    doc.context = context.Context.for_manuscript(Reporter(SourceText(path, text)))
-    module = FILTERS[path.parent.name]
-    try:
-        if module in AFTER_CITEPROC:
-            bib = doc.get_metadata("bibliography")
-            doc.metadata["bibliography"] = pf.MetaString(str(path.parent / bib))
-            doc = context.carry(doc, pandoc.citeproc(doc))
-        doc = module.main(doc)
-        if "bibliography" in doc.metadata:
-            del doc.metadata["bibliography"]  # a local path: not compared
-    except BuildError as error:
-        return f"<!-- error\n{error.line}: {error.message}\n-->\n", None
-    if module in (quotes, refquotes):
-        doc = doc.walk(_show_quoted)
-    markdown = pf.convert_text(
-        # -citations: Cites print as citeproc rendered them, refs included;
-        # -smart: every mark prints as the character it is (a straight " or
-        # ' left in the text would show).
-        doc, input_format="panflute", output_format="markdown-citations-smart",
-        standalone=True,
-        extra_args=["--wrap=none"], pandoc_path=pandoc.pandoc_path())
-    diagnostics = "\n".join(
-        f"{Path(d.file).name if d.file else ''}:{d.line}: {d.level}: {d.message}"
-        for d in doc.context.reporter.diagnostics)
-    return f"{markdown.rstrip()}\n\n<!-- diagnostics\n{diagnostics}\n-->\n", doc
-
-
-def _show_quoted(elem, _doc):
-    """A Quoted as a visible span: [text]{.Quoted-double}, so the golden
-    tells a paired quotation from marks that are only characters."""
-    if isinstance(elem, pf.Quoted):
-        kind = "double" if elem.quote_type == "DoubleQuote" else "single"
-        return pf.Span(*elem.content, classes=[f"Quoted-{kind}"])
-    return None
+CASES = [case for name in filters.MODULES for case in cases(name)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_golden(case, update_goldens):
     actual, _ = run_case(case)
-    expected_path = case.with_name(case.stem + ".out.md")
+    expected_path = expected(case)
     if update_goldens:
         expected_path.write_text(actual, encoding="utf-8")
     assert expected_path.exists(), f"no golden for {case.name}: run --update-goldens"
-    # A difference here means readers would see other bylines, figures or
-    # links than before.
+    # A difference here means readers would see other bylines, citations,
+    # figures, markup, punctuation or links than before.
     assert actual == expected_path.read_text(encoding="utf-8")
+
+
+def test_every_filter_has_golden_cases():
+    """A registered filter without cases would go untested, and a folder
+    named after no filter would be cases that never run."""
+    missing = [name for name in filters.MODULES if not cases(name)]
+    assert not missing, f"no golden cases in tests/filters/ for {missing}"
+    folders = {path.name for path in CASES_DIR.iterdir() if path.is_dir()}
+    assert folders <= set(filters.MODULES), (
+        f"folders for no registered filter: {sorted(folders - set(filters.MODULES))}")
+
+
+def test_no_golden_without_its_case():
+    # Left behind by a renamed or deleted case, it would be checked by nothing.
+    inputs = {case.with_suffix("") for case in CASES}
+    stale = [path.name for path in CASES_DIR.glob("*/*.out.md")
+             if path.with_suffix("").with_suffix("") not in inputs]
+    assert not stale, f"goldens without a case: {stale}"
 
 
 def test_authors_metadata_keys_are_consumed():
