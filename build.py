@@ -62,7 +62,8 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
     for fmt in FORMATS.values():
         sub = commands.add_parser(fmt.name, parents=[common, output],
-                                  help=f"build only {fmt.what}")
+                                  help=(f"build only {fmt.what}" if fmt.default
+                                        else f"build {fmt.what} (not by default)"))
         sub.set_defaults(run="build", format=fmt.name)
     verify = commands.add_parser(
         "verify", parents=[common],

@@ -141,6 +141,27 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
     return track_paragraphs(out)
 
 
+def word(doc: pf.Doc, job: Job) -> bytes:
+    """`build.py docx`: the Word file in the manuscript style (Times, double
+    spaced; without line numbers, which `submit` adds for reviewers)."""
+    from pubbuild import wordref
+
+    return docx(doc, job, wordref.reference_docx(line_numbers=False))
+
+
+def jats(doc: pf.Doc, job: Job) -> bytes:
+    """JATS Publishing 1.2 XML; a file that does not validate against the
+    DTDs in schemas/jats is an error, not an output."""
+    from pubbuild import submission
+
+    out, _ = pandoc.write(pandoc.copy(doc), "jats_publishing", ["--standalone"],
+                          file=job.manuscript, env=job.env)
+    errors = submission.validate_jats(out)
+    if errors:
+        raise BuildError(f"the JATS does not validate: {errors[0]}", job.manuscript)
+    return out
+
+
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 

@@ -55,6 +55,12 @@ FORMATS = {fmt.name: fmt for fmt in (
     Format("epub", ".epub", "the EPUB 3", "pubbuild.formats:epub",
            ("templates/epub.xhtml", "styles/base.css", "styles/epub.css"),
            beside_pdf=True),
+    # For journals; made when asked for (`build.py docx`), and by `submit`.
+    Format("docx", ".docx", "the Word file, in the manuscript style",
+           "pubbuild.formats:word", ("pubbuild/wordref.py",), beside_pdf=True,
+           default=False),
+    Format("jats", ".jats.xml", "the JATS XML (Publishing 1.2), validated",
+           "pubbuild.formats:jats", (), beside_pdf=True, default=False),
 )}
 DEFAULT = tuple(name for name, fmt in FORMATS.items() if fmt.default)
 

@@ -8,6 +8,7 @@ from pubbuild import formats, manifest, pandoc, pipeline
 from pubbuild.commands import size
 from pubbuild.diagnostics import BuildError, display_path
 from pubbuild.files import write_all
+from pubbuild.outputs import FORMATS, output_name
 
 
 def run(args) -> int:
@@ -60,12 +61,7 @@ def run(args) -> int:
                 raise BuildError("the anonymised manuscript names an author: "
                                  + leaks[0], source.path)
     with progress.stage("JATS"):
-        jats, _ = pandoc.write(pandoc.copy(doc), "jats_publishing", ["--standalone"],
-                               file=source.path, env=job.env)
-        files[f"{name}.jats.xml"] = jats
-        errors = submission.validate_jats(jats)
-        if errors:
-            raise BuildError(f"the JATS does not validate: {errors[0]}", source.path)
+        files[output_name(name, "jats")] = FORMATS["jats"].write(doc, job)
     for label, path in inventory.source_files().items():
         files[f"source/{label}"] = path.read_bytes()
     inventory.outputs = {k: v for k, v in files.items() if not k.startswith("source/")}
