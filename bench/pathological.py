@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Pathological manuscripts through the real build, at the default limits.
 
-    python bench/pathological.py           every case of the tests' PATHOLOGICAL
-    python bench/pathological.py NAME ...  only those cases
+    python -m bench.pathological           every case of the tests' PATHOLOGICAL
+    python -m bench.pathological NAME ...  only those cases
 
-Each case (tests/test_bad_input.py: cmark's pathological inputs at
+(From the project's folder. The cases and the way a project is laid out
+are the tests' own, so tests/ is put on the path: they are not a package.)
+
+Each case (tests/badinput.py: cmark's pathological inputs at
 N = 10,000 and pandoc's extensions pushed the same way) goes into a fresh
 project, made as the tests make it, and through `python build.py html`
 with SOURCE_DATE_EPOCH set and no PUBBUILD_* limit changed. Prints a
@@ -25,10 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pubbuild.paths import ROOT
+
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_bad_input import PATHOLOGICAL, N, project  # noqa: E402
+from badinput import PATHOLOGICAL, N, project  # noqa: E402
 
 HANG = 600  # seconds: past this a case is stopped and reported, not waited for
 # The cases whose size is not N: cmark's own counts, or no count at all.

@@ -45,9 +45,10 @@ def write_all(files: dict[Path, bytes]) -> None:
         target = folders[0]  # the file being written, for the message
         try:
             for path, data in files.items():
-                target = path
+                target = path.parent  # a folder that takes no new file
                 fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMPORARY}",
                                            dir=path.parent)
+                target = path  # a file that does not fit (a full disk)
                 written[path] = tmp
                 with os.fdopen(fd, "wb") as stream:
                     stream.write(data)

@@ -16,8 +16,6 @@ from pypdf import PdfReader
 from conftest import ROOT, run_build
 from outputs import bundled_families, epub_files, fold, html_text, pdf_fonts, pdf_text
 
-pytestmark = pytest.mark.build
-
 MANUSCRIPT = ROOT / "manuscript" / "article.md"
 FORMATS = ("pdf", "html", "epub")
 AUTHORS = ("Waseem Ishaque", "Mudassir Mukhtar")
@@ -73,11 +71,13 @@ def texts(dist) -> dict[str, str]:
             "pdf": fold(pdf_text(dist / "article.pdf", FURNITURE))}
 
 
+@pytest.mark.slow
 def test_outputs_are_named_after_the_manuscript(dist):
     assert sorted(p.name for p in dist.iterdir()) == [
         "MANIFEST.json", "SHA256SUMS", "article.epub", "article.html", "article.pdf"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_heading_author_keyword_and_the_abstract(texts, fmt):
     text = texts[fmt]
@@ -90,6 +90,7 @@ def test_every_heading_author_keyword_and_the_abstract(texts, fmt):
     assert fold(abstract()[:200]) in text and fold(abstract()[-120:]) in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_all_38_citations_render_in_apa(texts, rendered_citations, fmt):
     assert all(APA.match(c) for c in rendered_citations), rendered_citations
@@ -105,6 +106,7 @@ def markup_of(dist: Path, fmt: str) -> str:
     return "".join(epub_files(dist / "article.epub").values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ("html", "epub"))
 def test_no_citation_is_left_unresolved(dist, fmt):
     markup = markup_of(dist, fmt)
@@ -117,16 +119,19 @@ def test_no_citation_is_left_unresolved(dist, fmt):
     assert all(f'id="{target}"' in markup for target in targets)
 
 
+@pytest.mark.slow
 def test_pdf_has_no_unresolved_citation(texts):
     assert "[@" not in texts["pdf"] and "???" not in texts["pdf"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ("html", "epub"))
 def test_31_reference_entries(dist, fmt):
     markup = markup_of(dist, fmt)
     assert len(re.findall(r'class="csl-entry"', markup)) == 31
 
 
+@pytest.mark.slow
 def test_pdf_reference_list_has_every_entry(dist, texts):
     html = (dist / "article.html").read_text(encoding="utf-8")
     entries = re.findall(r'<div id="ref-[^"]+" class="csl-entry"[^>]*>(.*?)</div>',
@@ -139,6 +144,7 @@ def test_pdf_reference_list_has_every_entry(dist, texts):
         assert start in references, f"PDF reference list lacks {start!r}"
 
 
+@pytest.mark.slow
 def test_html_links_entries_back_to_citations(dist):
     html = (dist / "article.html").read_text(encoding="utf-8")
     backlinks = re.findall(r'href="#(cite-\d+)"', html)
@@ -146,6 +152,7 @@ def test_html_links_entries_back_to_citations(dist):
     assert all(f'id="{anchor}"' in html for anchor in backlinks)
 
 
+@pytest.mark.slow
 def test_html_is_one_semantic_file_with_scholarly_metadata(dist):
     html = (dist / "article.html").read_text(encoding="utf-8")
     for tag in ("<header", "<main", "<article", "<nav", "<section"):
@@ -161,16 +168,19 @@ def test_html_is_one_semantic_file_with_scholarly_metadata(dist):
     assert '"@type": "ScholarlyArticle"' in html
 
 
+@pytest.mark.slow
 def test_html_validates(dist, vnu):
     errors, warnings = vnu(dist / "article.html")
     assert errors == [] and warnings == []
 
 
+@pytest.mark.slow
 def test_epub_validates(dist, epubcheck):
     summary, output = epubcheck(dist / "article.epub")
     assert "0 fatals / 0 errors / 0 warnings" in summary, output
 
 
+@pytest.mark.slow
 def test_epub_metadata(dist):
     opf = next(body for name, body in epub_files(dist / "article.epub").items()
                if name.endswith(".opf"))
@@ -182,6 +192,7 @@ def test_epub_metadata(dist):
                      opf)
 
 
+@pytest.mark.slow
 def test_pdf_pages_metadata_and_bookmarks(dist):
     reader = PdfReader(dist / "article.pdf")
     # About 5,700 words at a journal's A4 measure.
@@ -203,6 +214,7 @@ def test_pdf_pages_metadata_and_bookmarks(dist):
     assert [fold(t) for t in titles] == [fold(h) for h in headings()] + ["References"]
 
 
+@pytest.mark.slow
 def test_pdf_uses_only_bundled_embedded_fonts(dist):
     families = bundled_families()
     fonts = pdf_fonts(dist / "article.pdf")
@@ -213,6 +225,7 @@ def test_pdf_uses_only_bundled_embedded_fonts(dist):
             f"{name} is not one of the bundled fonts {sorted(families)}")
 
 
+@pytest.mark.slow
 def test_progress_lines_and_quiet(tmp_path):
     result = run_build("html", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -229,6 +242,7 @@ def test_progress_lines_and_quiet(tmp_path):
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+@pytest.mark.slow
 def test_pdf_citations_link_to_their_entries(dist):
     reader = PdfReader(dist / "article.pdf")
     links = [annot.get_object() for page in reader.pages
@@ -243,6 +257,7 @@ def test_pdf_citations_link_to_their_entries(dist):
     assert set(cited) <= set(named)
 
 
+@pytest.mark.slow
 def test_pdf_declares_what_pdf_ua_asks(dist):
     # veraPDF, the PDF/UA validator, is not available here; these are the
     # document-level requirements a checker looks at first.
@@ -254,6 +269,7 @@ def test_pdf_declares_what_pdf_ua_asks(dist):
     assert 'pdfuaid:part="1"' in xmp
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_straight_quotation_marks(dist, fmt):
     if fmt == "pdf":

@@ -11,8 +11,6 @@ import pytest
 from conftest import ROOT, run_build
 from pubbuild import bibliography, citeindex, pandoc
 
-pytestmark = pytest.mark.build
-
 
 @pytest.fixture(scope="module")
 def report():
@@ -21,6 +19,7 @@ def report():
     return result
 
 
+@pytest.mark.slow
 def test_article_numbers(report):
     # The published article: 38 citations, every one of the 31 references
     # cited, nothing unresolved.
@@ -30,6 +29,7 @@ def test_article_numbers(report):
     assert report.stderr == ""
 
 
+@pytest.mark.slow
 def test_article_tolerant_matches_are_listed(report):
     section = report.stdout.split("Tolerant matches")[1].split("Other warnings")[0]
     matches = re.findall(r"citation '([^']*)' resolved to (\w+)", section)
@@ -39,6 +39,7 @@ def test_article_tolerant_matches_are_listed(report):
     assert "manuscript/article.md:" in section
 
 
+@pytest.mark.slow
 def test_article_citations_render_in_apa(report):
     lines = report.stdout.splitlines()
     # as written -> key, then citeproc's rendering of it
@@ -69,12 +70,14 @@ def test_index_labels_agree_with_pandoc():
     assert len(expected) == 31
 
 
+@pytest.mark.slow
 def test_check_from_another_directory_names_paths_relative_to_it(tmp_path: Path):
     result = run_build("check", cwd=tmp_path)
     assert result.returncode == 0
     assert "../" in result.stdout  # paths shown relative to where the user is
 
 
+@pytest.mark.slow
 def test_article_quotations_report(report):
     section = report.stdout.split("Quotations: ")[1].split("Other warnings")[0]
     assert section.startswith("27 paired; 8 broken")

@@ -7,11 +7,11 @@ the same harness (tests/goldens.py) returns for some of them.
 
 from __future__ import annotations
 
-import goldens
 import panflute as pf
-from goldens import diagnostic, run_case
 
+import goldens
 from conftest import ROOT
+from goldens import diagnostic, run_case
 from pubbuild import pandoc
 
 CASES_DIR = goldens.CASES_DIR / "citations"

@@ -15,8 +15,6 @@ from conftest import ROOT, run_build
 from outputs import html_text, pdf_text
 from pubbuild import pandoc
 
-pytestmark = pytest.mark.build
-
 FIXTURE = ROOT / "tests" / "manuscripts" / "diff"
 # The edits made between old.md and new.md, in reading order: (section, kind).
 EXPECTED = [
@@ -53,6 +51,7 @@ def changes(folder: Path, name: str = "new-diff") -> list[dict]:
     return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))["changes"]
 
 
+@pytest.mark.slow
 def test_exactly_the_known_edits(fixture_diff):
     found = changes(fixture_diff)
     assert [(c["section"], c["kind"]) for c in found] == EXPECTED
@@ -66,6 +65,7 @@ def test_exactly_the_known_edits(fixture_diff):
     assert by_kind["reference removed"]["old"].startswith("Snyder, S. (2019).")
 
 
+@pytest.mark.slow
 def test_summary_counts(fixture_diff):
     data = json.loads((fixture_diff / "new-diff.json").read_text())
     summary = data["summary"]
@@ -78,6 +78,7 @@ def test_summary_counts(fixture_diff):
     assert (data["author"], data["date"]) == ("Reviewer Two", "2026-03-01T10:00:00Z")
 
 
+@pytest.mark.slow
 def test_html_marks_every_change_accessibly(fixture_diff, vnu):
     html = (fixture_diff / "new-diff.html").read_text(encoding="utf-8")
     errors, _ = vnu(fixture_diff / "new-diff.html")
@@ -98,6 +99,7 @@ def test_html_marks_every_change_accessibly(fixture_diff, vnu):
     assert "Moved to “Approach” ↓" in text and "Moved from “Introduction” ↑" in text
 
 
+@pytest.mark.slow
 def test_pdf_has_the_same_changes(fixture_diff):
     text = pdf_text(fixture_diff / "new-diff.pdf")
     assert "Changes from" in text and "References: reference removed" in text
@@ -106,6 +108,7 @@ def test_pdf_has_the_same_changes(fixture_diff):
     assert len(PdfReader(fixture_diff / "new-diff.pdf").pages) >= 1
 
 
+@pytest.mark.slow
 def test_word_file_has_real_tracked_changes(fixture_diff):
     out, _ = pandoc.run([str(fixture_diff / "new-diff.docx"), "--track-changes=all",
                          "-t", "json"])
@@ -179,6 +182,7 @@ def _plain(content) -> str:
     return "".join(parts)
 
 
+@pytest.mark.slow
 def test_identical_versions_have_no_changes(tmp_path):
     result = diff("--files", str(FIXTURE / "old.md"), str(FIXTURE / "old.md"),
                   "--out", str(tmp_path))
@@ -187,6 +191,7 @@ def test_identical_versions_have_no_changes(tmp_path):
     assert "No changes." in html_text((tmp_path / "diff" / "old-diff.html").read_text())
 
 
+@pytest.mark.slow
 def test_retyped_citations_and_quotes_are_not_changes(tmp_path):
     text = (FIXTURE / "old.md").read_text(encoding="utf-8").replace(
         "csl: ../../../bib/apa.csl", f"csl: {ROOT / 'bib' / 'apa.csl'}")
@@ -233,6 +238,7 @@ def repo(tmp_path) -> Path:
     return repo
 
 
+@pytest.mark.slow
 def test_diff_between_two_commits(repo, tmp_path):
     out = tmp_path / "out"
     result = diff("HEAD~1", "HEAD", "--manuscript", "text/paper.md", "--out", str(out),
@@ -254,6 +260,7 @@ def test_diff_between_two_commits(repo, tmp_path):
     assert [(c["old"], c["new"]) for c in found] == [("plan.", "plan, soon.")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("revision", "expected"), [
     ("nosuch", "nosuch: unknown revision"),
     ("HEAD~2", "HEAD~2: text/paper.md does not exist in this revision"),
@@ -266,6 +273,7 @@ def test_bad_revisions(repo, tmp_path, revision, expected):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_revision_that_does_not_parse(repo, tmp_path):
     paper = repo / "text" / "paper.md"
     paper.write_text(paper.read_text().replace('title: "A Small', 'title: ["A Small'))
@@ -284,6 +292,7 @@ def _word_text(docx: Path, how: str) -> list[str]:
     return [line for line in out.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_accepting_or_rejecting_every_change_in_word(fixture_diff):
     """Accept all gives NEW, reject all gives OLD, paragraph for paragraph:
     whole paragraphs are tracked with their paragraph marks, so nothing is
@@ -305,6 +314,7 @@ def test_accepting_or_rejecting_every_change_in_word(fixture_diff):
     assert body(_word_text(docx, "accept")) == body(ours("new.md"))
 
 
+@pytest.mark.slow
 def test_word_ids_are_unique_and_paragraph_marks_tracked(fixture_diff):
     import re
     import zipfile

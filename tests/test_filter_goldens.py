@@ -14,10 +14,10 @@ from pathlib import Path
 
 import panflute as pf
 import pytest
-from goldens import CASES_DIR, cases, expected, run_case
 
 import filters
 from conftest import ROOT
+from goldens import CASES_DIR, cases, expected, run_case
 from pubbuild import pandoc
 
 CASES = [case for name in filters.MODULES for case in cases(name)]

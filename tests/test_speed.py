@@ -20,8 +20,6 @@ import pytest
 from conftest import ROOT, child_env, run_build
 from pubbuild import reproduce
 
-pytestmark = pytest.mark.build
-
 
 def build(project: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
     result = run_build(*args, "--out", str(out), cwd=project,
@@ -60,6 +58,7 @@ CHANGES = [
 ]
 
 
+@pytest.mark.slow
 def test_an_unchanged_rebuild_writes_nothing(project, tmp_path):
     out = tmp_path / "out"
     build(project, out)
@@ -69,6 +68,7 @@ def test_an_unchanged_rebuild_writes_nothing(project, tmp_path):
     assert stamps(out) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "addition", "expected"), CHANGES,
                          ids=[change[0] for change in CHANGES])
 def test_a_change_rebuilds_exactly_what_depends_on_it(project, tmp_path, name,
@@ -193,6 +193,7 @@ def banner(page: str) -> str:
     return html.unescape(match.group(1)) if match else ""
 
 
+@pytest.mark.slow
 def test_the_watcher_rebuilds_and_serves(tmp_path):
     project = tmp_path / "paper"
     for name in ("manuscript/article.md", "bib/references.bib", "bib/apa.csl"):
@@ -280,6 +281,7 @@ def test_the_watcher_rebuilds_and_serves(tmp_path):
     assert [line for line in watcher.lines if line.count("error:") > 1] == [], log
 
 
+@pytest.mark.slow
 def test_the_fast_path_gives_the_bytes_of_a_cold_build(project):
     """A rebuild that remakes only the PDF leaves the folder exactly as a
     cold build of the same sources would: outputs, MANIFEST.json and

@@ -16,8 +16,6 @@ from conftest import run_build
 from outputs import html_text
 from pubbuild import pandoc, submission
 
-pytestmark = pytest.mark.build
-
 NEEDLES = ["Waseem", "Ishaque", "Mudassir", "Mukhtar", "waseemishaque91@gmail.com"]
 
 
@@ -35,6 +33,7 @@ def strict_profile(tmp_path: Path) -> Path:
     return profile
 
 
+@pytest.mark.slow
 def test_the_article_passes_the_default_profile():
     result = run_build("check", "--profile", "default")
     assert result.returncode == 0, result.stderr
@@ -47,6 +46,7 @@ def test_the_article_passes_the_default_profile():
     assert "ok    keywords: 6 (limit: 3 to 8)" in section
 
 
+@pytest.mark.slow
 def test_a_lower_word_limit_fails_clearly(tmp_path):
     profile = strict_profile(tmp_path)
     result = run_build("check", "--profile", str(profile))
@@ -71,6 +71,7 @@ def test_a_lower_word_limit_fails_clearly(tmp_path):
     assert recorded["submission"]["requirements"][0]["ok"] is False
 
 
+@pytest.mark.slow
 def test_the_package(package):
     folder = package / "submission"
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
@@ -111,6 +112,7 @@ def every_text(name: str, data: bytes) -> str:
     return "\n".join(texts)
 
 
+@pytest.mark.slow
 def test_the_anonymised_set_names_no_author(package):
     folder = package / "submission"
     for name in ("manuscript-anonymous.pdf", "manuscript-anonymous.docx"):
@@ -124,6 +126,7 @@ def test_the_anonymised_set_names_no_author(package):
                            NEEDLES)
 
 
+@pytest.mark.slow
 def test_self_citations_are_masked(package):
     pdf = PdfReader(package / "submission" / "manuscript-anonymous.pdf")
     text = " ".join(" ".join(page.extract_text().split()) for page in pdf.pages)
@@ -134,6 +137,7 @@ def test_self_citations_are_masked(package):
     assert pdf.metadata.get("/Author") is None
 
 
+@pytest.mark.slow
 def test_docx_read_back_has_the_headings_citations_and_references(package):
     out, _ = pandoc.run([str(package / "submission" / "article.docx"), "-t", "html",
                          "--wrap=none"])
@@ -149,6 +153,7 @@ def test_docx_read_back_has_the_headings_citations_and_references(package):
     assert len(re.findall(r"<p>", references)) == 31
 
 
+@pytest.mark.slow
 def test_docx_is_set_for_submission(package):
     with zipfile.ZipFile(package / "submission" / "article.docx") as docx:
         styles = docx.read("word/styles.xml").decode()
@@ -160,6 +165,7 @@ def test_docx_is_set_for_submission(package):
     assert "<w:lnNumType" in document  # line numbers, as the profile asks
 
 
+@pytest.mark.slow
 def test_title_page(package):
     text = " ".join(PdfReader(package / "submission" / "title-page.pdf")
                     .pages[0].extract_text().split())
@@ -171,6 +177,7 @@ def test_title_page(package):
     assert "ABSTRACT" not in text
 
 
+@pytest.mark.slow
 def test_jats_validates(package):
     xml = (package / "submission" / "article.jats.xml").read_bytes()
     assert submission.validate_jats(xml) == []
@@ -180,6 +187,7 @@ def test_jats_validates(package):
     assert submission.validate_jats(broken)  # the check can fail
 
 
+@pytest.mark.slow
 def test_the_zip_is_the_same_on_every_build(package, tmp_path):
     again = run_build("submit", "-q", "--out", str(tmp_path))
     assert again.returncode == 0, again.stderr
