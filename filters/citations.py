@@ -11,10 +11,15 @@ Where the line is drawn between a citation and prose:
 
 - A `#` link whose text parses as "Names, Year[, locator]" is a citation
   field: it must resolve, or the build stops with an error.
-- A parenthesis whose every `;`-separated part has the shape
-  "[prefix] Names, Year[, locator]" (a capitalised name, a comma, a
-  four-digit year or "n.d.") is a citation: it must resolve too.
-  "(DMZ)", "(2018)", "(Republic of Korea -ROK)" do not have that shape.
+- A parenthesis is a citation only if every `;`-separated part is one
+  beyond doubt (`is_attempt`): its names are a bibliography author's, or
+  it has a citation's shape ("[see] Surname[ and Surname | et al.][,]
+  Year[, p. 4]"). It must resolve then; an error lists the nearest
+  entries. "(DMZ)", "(2018)", "(Summer 2020)", "(as for 15 January 2024)",
+  "(ISO 8601)" are prose, left alone without a word.
+- A key that lost its @ in a pandoc group, "[@a; b2006; @c]" (which pandoc
+  reads as text), is reported; if the bibliography has it, the group
+  becomes the one Cite meant.
 - "Names (Year)" in running prose is a narrative citation only if it
   resolves unambiguously; otherwise it is left as text (with a warning
   when the names belong to an entry but the year does not).
@@ -52,13 +57,18 @@ TOLERANT = "citations:tolerant"  # the source of tolerant-match diagnostics
 DEFAULTS = {"link-targets": ["#"], "narrative": True, "strict": False}
 
 OBJECT = "\ufffc"            # any inline the text view cannot look into
+CITE = "\ue002"              # a Cite pandoc read from `@key`
 LINK_OPEN, LINK_CLOSE = "\ue000", "\ue001"
+OPAQUE = OBJECT + CITE       # what no written citation can contain
 
-YEAR = r"(?P<year>\d{4}|n\.\s?d\.)(?:-?(?P<suffix>[a-z]))?"
+YEAR = (r"(?P<year>\d{4}|n\.\s?d\.|forthcoming|in press)"
+        r"(?:-?(?P<suffix>[a-z]))?")
 # "[prefix] Names, Year[, locator]" — the prefix is lower-case words ("see",
-# "e.g.,", "cf."), the names start with a capital letter.
+# "e.g.,", "cf.") or a capitalised "See", "Cf.", "E.g.,"; the names start
+# with a capital letter.
 PART = re.compile(
-    r"^(?P<prefix>(?:[^\sA-Z][^\s]*\s+)*)(?P<names>[A-Z][^\d]*?),?\s+" + YEAR
+    r"^(?P<prefix>(?:(?:[^\sA-Z][^\s]*|See|Cf\.|E\.g\.,?|But)\s+)*)"
+    r"(?P<names>[A-Z][^\d]*?)(?P<comma>,)?\s+" + YEAR
     + r"(?:\s*,\s*(?P<locator>.*?))?\s*$", re.S)
 # A citation field may leave the year out ("[Snyder](#)"): it resolves if
 # the names alone are unambiguous.
@@ -66,17 +76,17 @@ NAMES_ONLY = re.compile(r"^(?P<names>[A-Z][^\d]*?)$")
 # "Names (Year[, locator])" inside one citation link.
 LINK_NARRATIVE = re.compile(
     r"^(?P<names>[A-Z][^()]*?)\s+\(" + YEAR + r"(?:\s*,\s*(?P<locator>[^()]*?))?\)$")
-PARENTHESIS = r"(?P<paren>\((?P<body>[^()" + OBJECT + r"]*)\))"
+PARENTHESIS = r"(?P<paren>\((?P<body>[^()" + OPAQUE + r"]*)\))"
 STANDALONE_LINK = (r"(?P<link>" + LINK_OPEN + r"(?P<linkbody>[^" + LINK_CLOSE
                    + r"]*)" + LINK_CLOSE + ")")
 # Bounded (a family name of at most 60 characters, at most 20 names): the
 # search starts at every capital letter, and an unbounded run would be
 # tried back to every length there, quadratic in a long word such as
 # "AAAA…" (20,000 capitals took 25 s).
-FAMILY = r"[A-Z][^\s\d(),;" + OBJECT + LINK_OPEN + r"]{0,60}"
+FAMILY = r"[A-Z][^\s\d(),;" + OPAQUE + LINK_OPEN + r"]{0,60}"
 NARRATIVE = (
     r"(?P<narrative>(?P<names>" + FAMILY + r"(?:(?:,? (?:and|&) |, )" + FAMILY
-    + r"){0,20}(?: et al\.)?) \(" + YEAR + r"(?:, (?P<locator>[^()" + OBJECT
+    + r"){0,20}(?: et al\.)?) \(" + YEAR + r"(?:, (?P<locator>[^()" + OPAQUE
     + r"]*))?\))")
 # One pass, left to right: at each position a narrative citation is tried
 # first (its names stand before the parenthesis), then a parenthesis, then a
@@ -88,6 +98,43 @@ LOCATOR_LABELS = re.compile(
     r"^(?:p|pp|para|paras|chap|ch|sec|secs|fig|figs|vol|vols|n|nn|l|ll|"
     r"bk|col|no|op|pt|v|vv|§+|¶)\.?(?:\s|\d|$)", re.I)
 
+# What tells a citation from prose in parentheses (see `is_attempt`).
+# Words that name a time or a thing, not a person: "(Summer 2020)",
+# "(15 January 2024)", "(see Section 2020)".
+NOT_NAMES = frozenset((
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "spring", "summer",
+    "autumn", "fall", "winter", "christmas", "easter", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday", "section", "sections",
+    "table", "tables", "figure", "figures", "fig", "chapter", "chapters",
+    "appendix", "equation", "eq", "part", "article", "clause", "step", "phase",
+    "wave", "study", "experiment", "version", "release", "edition", "volume",
+    "issue", "page", "model", "year"
+))
+# Words that date rather than cite when they open a parenthesis:
+# "(released March 2023)", "(as for 15 January 2024)", "(since 2019)".
+DATING = re.compile(
+    r"^(?:released|since|until|till|in|on|at|from|by|before|after|during|"
+    r"as\s+(?:of|for|at)|around|circa|ca\.|c\.|updated|published|dated|"
+    r"accessed|retrieved|effective|between|through|to|approx\.?|"
+    r"approximately|est\.?|estimated|\d+(?:st|nd|rd|th)?,?)(?:\s|$)", re.I)
+# The prefixes a citation itself carries: "(see Vu, 2021)", "(e.g., …)".
+CITATION_PREFIX = re.compile(
+    r"^(?:(?:see(?:\s+also)?|e\.g\.,?|cf\.|i\.e\.,?|for\s+example,?|"
+    r"as\s+cited\s+in|cited\s+in|quoted\s+in|reviewed\s+in|but|compare|"
+    r"also)\s*)*$", re.I)
+# A surname as written: a capital, letters, a lower-case letter somewhere
+# ("Vu", "McKay", "Sang-Hun", "O'Brien"); "ISO", "DMZ" are not.
+SURNAME = re.compile(r"^[A-Z][^\W\d_]*(?:['’-][^\W\d_]+)*$")
+PLAUSIBLE_YEARS = range(1500, 2100)
+# A key without its @ in a pandoc citation group "[@a; b2006; @c]":
+# "[prefix] key[, locator]"; what a key is comes from pandoc's syntax.
+BARE_KEY = re.compile(
+    r"^(?P<prefix>(?:[^\s\d]+\s+)*?)(?P<key>\w(?:[\w:.#$%&+?<>~/-]*\w)?)"
+    r"(?:\s*,\s*(?P<locator>.+))?$", re.S)
+GROUP = re.compile(r"\[(?P<body>[^\[\]" + LINK_OPEN + LINK_CLOSE + r"]*)\]")
+
 
 @dataclass
 class Written:
@@ -98,6 +145,7 @@ class Written:
     prefix: str = ""
     locator: str = ""
     key: str | None = None
+    comma: bool = False            # "Vu, 2021" rather than "Vu 2021"
 
 
 @dataclass
@@ -134,6 +182,11 @@ def parse_names(names: str) -> tuple[list[str], bool, list[str]]:
     return found, etal, notes
 
 
+def year_of(written: str) -> str:
+    """"2021", "n.d." (however spaced), "forthcoming", "in press"."""
+    return re.sub(r"\s+", "", written) if written.startswith("n") else written
+
+
 def parse_part(text: str, field: bool = False) -> Written | None:
     """One citation inside a parenthesis or a link; None if not that shape."""
     clean = re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
@@ -148,10 +201,51 @@ def parse_part(text: str, field: bool = False) -> Written | None:
         return None
     groups = match.groupdict()
     year = groups.get("year")
-    query = Query(names, etal, year.replace(" ", "") if year else None,
+    query = Query(names, etal, year_of(year) if year else None,
                   groups.get("suffix") or "", notes)
     prefix = (groups.get("prefix") or "").strip()
-    return Written(clean, query, prefix, (groups.get("locator") or "").strip())
+    return Written(clean, query, prefix, (groups.get("locator") or "").strip(),
+                   comma=bool(groups.get("comma")))
+
+
+def is_attempt(part: Written, index: citeindex.CitationIndex) -> bool:
+    """Is "(prefix Names Year)" typed in running text a citation?
+
+    Only if it reads as one beyond doubt: its names are a bibliography
+    author's (exactly or tolerantly), or it has a citation's shape — a
+    citation prefix or none, capitalised surnames ("A", "A and B", "A &
+    B", "A et al."), a plausible year and at most a locator. What reads as
+    a date, a season, an identifier or a reference to a part of the text
+    ("15 January 2024", "Summer 2020", "ISO 8601", "Section 2020",
+    "released March 2023") is prose, unless it resolves to an entry whose
+    author has exactly that name.
+    """
+    if _reads_as_prose(part):
+        result = index.resolve(part.query)
+        return (result.key is not None
+                and index.name_level(part.query, result.entry) == citeindex.EXACT)
+    if index.name_level(part.query) != citeindex.NONE:
+        return True
+    return _citation_shaped(part)
+
+
+def _reads_as_prose(part: Written) -> bool:
+    names = part.query.names
+    if any(name.split()[0].rstrip(".").casefold() in NOT_NAMES for name in names):
+        return True
+    if part.prefix and DATING.match(part.prefix):
+        return True
+    # "(ISO 8601)", "(RFC 7231)": capitals and a number, no comma between.
+    return not part.comma and not any(c.islower() for c in "".join(names))
+
+
+def _citation_shaped(part: Written) -> bool:
+    year = part.query.year or ""
+    return (bool(CITATION_PREFIX.match(part.prefix))
+            and all(SURNAME.match(name) and any(c.islower() for c in name)
+                    for name in part.query.names)
+            and (not year.isdigit() or int(year) in PLAUSIBLE_YEARS)
+            and (not part.locator or bool(LOCATOR_LABELS.match(part.locator))))
 
 
 # -- building the AST ------------------------------------------------------
@@ -203,6 +297,8 @@ class TextView:
                 piece = elem.text.replace("\xa0", " ")
             elif isinstance(elem, (pf.Space, pf.SoftBreak)):
                 piece = " "
+            elif isinstance(elem, pf.Cite):
+                piece = CITE
             elif isinstance(elem, pf.Link) and elem.url in link_targets:
                 inner = pf.stringify(elem).replace("\xa0", " ")
                 piece = LINK_OPEN + inner.replace(LINK_CLOSE, "") + LINK_CLOSE
@@ -271,7 +367,15 @@ def normalise(inlines: list, doc: pf.Doc) -> list:
     view = TextView.of(inlines, options["link-targets"])
     pattern = COMBINED if options["narrative"] else COMBINED_NO_NARRATIVE
     replacements = []
+    for match in GROUP.finditer(view.text):
+        if CITE in match.group("body") and ";" in match.group("body"):
+            cite = _broken_group(match, inlines, view, doc)
+            if cite is not None:
+                replacements.append((match.start(), match.end(), cite))
+    taken = [(begin, end) for begin, end, _ in replacements]
     for match in pattern.finditer(view.text):
+        if any(begin < match.end() and match.start() < end for begin, end in taken):
+            continue
         if match.group("paren"):
             cite = _parenthesis(match, doc)
         elif match.group("link"):
@@ -280,7 +384,7 @@ def normalise(inlines: list, doc: pf.Doc) -> list:
             cite = _narrative(match, doc)
         if cite is not None:
             replacements.append((match.start(), match.end(), cite))
-    return _apply(inlines, view, replacements)
+    return _apply(inlines, view, sorted(replacements, key=lambda r: r[0]))
 
 
 def _parenthesis(match, doc):
@@ -295,6 +399,17 @@ def _parenthesis(match, doc):
                            "'Names, Year[, locator]'",
                            reporter.locate(*_snippets(body)), source=NAME)
         return None
+    if not is_field:  # the link marks a field as a citation; text must earn it
+        attempts = [is_attempt(part, doc.context.index) for part in parts]
+        if not all(attempts):
+            if any(attempts):  # a citation would be lost without a word
+                prose = "; ".join(part.text for part, attempt
+                                  in zip(parts, attempts, strict=True) if not attempt)
+                reporter = doc.context.reporter
+                reporter.warning(f"{match.group(0)!r} mixes citations with text "
+                                 f"that is not one ({prose!r}); left as text",
+                                 reporter.locate(match.group(0)), source=NAME)
+            return None
     kind = "link" if is_field else "text"
     snippets = _snippets(body) if is_field else [match.group(0)]
     return _resolve(parts, "NormalCitation", kind, snippets, doc)
@@ -314,7 +429,7 @@ def _standalone_link(match, doc):
 
 def _narrative(match, doc):
     names, etal, notes = parse_names(match.group("names"))
-    query = Query(names, etal, match.group("year").replace(" ", ""),
+    query = Query(names, etal, year_of(match.group("year")),
                   match.group("suffix") or "", notes)
     text = match.group("narrative")
     written = Written(text, query, "", match.group("locator") or "")
@@ -327,6 +442,87 @@ def _narrative(match, doc):
         return None
     return _resolve([written], "AuthorInText", "narrative", [text], doc,
                     resolved=[result])
+
+
+def _broken_group(match, inlines, view, doc) -> pf.Cite | None:
+    """"[@a; b2006; @c]": pandoc reads no group when one key lacks its @,
+    and prints the rest as text. A part that is a key (the bibliography's,
+    or shaped like one: letters and digits) is reported; when every such
+    key exists, the group becomes the one Cite the author meant."""
+    body, offset = match.group("body"), match.start("body")
+    parts, bare = [], []
+    start = 0
+    for piece in body.split(";"):
+        begin = offset + start
+        start += len(piece) + 1
+        if piece.count(CITE) == 1:
+            at = piece.index(CITE)
+            cite = inlines[view.owner[begin + at]]
+            if len(cite.citations) != 1:
+                return None
+            parts.append((cite, piece[:at].strip(), piece[at + 1:].strip()))
+            continue
+        found = BARE_KEY.match(piece.strip())
+        key = found.group("key") if found else ""
+        known = key in doc.context.index
+        if CITE in piece or not (known or (re.search(r"[^\W\d_]", key)
+                                           and re.search(r"\d", key))):
+            return None  # not a group of citations: leave it as it is
+        locator = (found.group("locator") or "").strip()
+        parts.append((key, (found.group("prefix") or "").strip(),
+                      f", {locator}" if locator else ""))
+        bare.append((key, known, begin))
+    written = "[" + " ".join(_shown(body, inlines, view, offset).split()) + "]"
+    reporter = doc.context.reporter
+    missing = [key for key, known, _ in bare if not known]
+    lines = []
+    for key, known, begin in bare:
+        # From the key to the group's end: the key's line, and rarely
+        # anywhere else in the text.
+        rest = _shown(view.text[begin:match.end()], inlines, view, begin).strip()
+        lines.append(reporter.locate(rest, f"; {key}", key))
+        tail = ("" if not missing else "; no bibliography entry has that key"
+                if not known else f"; not read as a citation while {missing[0]} "
+                "has no entry")
+        reporter.warning(f"looks like a citation key without @: {key}{tail}",
+                         lines[-1], source=NAME)
+    if missing:
+        return None
+    return _group_cite(parts, written, lines, doc)
+
+
+def _shown(text: str, inlines, view, offset: int) -> str:
+    """The view's text from `offset` as written: each Cite as its own text."""
+    return "".join(pf.stringify(inlines[view.owner[offset + i]]) if char == CITE
+                   else char for i, char in enumerate(text))
+
+
+def _group_cite(parts, written: str, lines: list, doc) -> pf.Cite:
+    """One Cite for the repaired group; its Cites' records become one."""
+    records = doc.context.citation_records
+    hashes = {part.citations[0].hash for part, _, _ in parts
+              if isinstance(part, pf.Cite)}
+    dropped = [record for record in records if record.number in hashes]
+    records[:] = [record for record in records if record.number not in hashes]
+    number = _next_number(records)  # the dropped Cites are gone from the text
+    citations, shown = [], []
+    for part, prefix, suffix in parts:
+        if isinstance(part, pf.Cite):
+            citation = part.citations[0]
+            key = citation.id
+            prefix_inlines = [*words(prefix), *citation.prefix]
+            suffix_inlines = [*citation.suffix, *words(suffix)]
+        else:
+            key, prefix_inlines, suffix_inlines = part, words(prefix), words(suffix)
+        citations.append(pf.Citation(key, mode="NormalCitation",
+                                     prefix=prefix_inlines, suffix=suffix_inlines,
+                                     hash=number))
+        shown.append(f"{prefix} @{key}{suffix}".strip())
+    line = min((n for n in [*lines, *(r.line for r in dropped)] if n), default=None)
+    records.append(Record(line, written, [c.id for c in citations], "pandoc",
+                          number))
+    # As pandoc would have kept the group had the @ been there.
+    return pf.Cite(*words(f"[{'; '.join(shown)}]"), citations=citations)
 
 
 def _apply(inlines, view, replacements):
@@ -358,7 +554,12 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
         result = (resolved[index] if resolved
                   else doc.context.index.resolve(part.query))
         if result.key is None:
-            reporter.error(f"citation {part.text!r}: {result.error}", line,
+            hint = ""
+            if not result.candidates:  # a name no entry has: what was meant?
+                hint = "; nearest entries: " + ", ".join(
+                    f"{entry.label} [{entry.key}]"
+                    for entry in doc.context.index.nearest(part.query))
+            reporter.error(f"citation {part.text!r}: {result.error}{hint}", line,
                            source=NAME)
             failed = True
             continue
@@ -375,10 +576,15 @@ def _resolve(parts: list[Written], mode: str, kind: str, snippets: list[str],
     if failed:
         return None
     text = "; ".join(part.text for part in parts)
-    number = len(doc.context.citation_records) + 1
+    number = _next_number(doc.context.citation_records)
     doc.context.citation_records.append(
         Record(line, text, [part.key for part in parts], kind, number))
     return make_cite(parts, mode, number)
+
+
+def _next_number(records: list[Record]) -> int:
+    # Not len() + 1: a repaired group replaces its Cites' records by one.
+    return max((record.number for record in records), default=0) + 1
 
 
 def _record_typed(cite: pf.Cite, doc) -> None:
@@ -391,7 +597,7 @@ def _record_typed(cite: pf.Cite, doc) -> None:
         if key not in shared.index:
             shared.reporter.error(f"citation @{key}: no bibliography entry with "
                                   "that key", line, source=NAME)
-    number = len(shared.citation_records) + 1
+    number = _next_number(shared.citation_records)
     for citation in cite.citations:
         citation.hash = number
     shared.citation_records.append(Record(line, text, keys, "pandoc", number=number))

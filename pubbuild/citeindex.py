@@ -106,6 +106,25 @@ class CitationIndex:
         _, _, _, entry, why = top[0]
         return Match(entry.key, entry, tolerant=query.notes + why)
 
+    def name_level(self, query: Query, entry: IndexEntry | None = None) -> int:
+        """How well the written names match an author (of `entry`, or of any
+        entry): EXACT, TOLERANT or NONE, whatever the year."""
+        entries = [entry] if entry is not None else self.entries
+        return min((_match_names(query, e)[0] for e in entries), default=NONE)
+
+    def nearest(self, query: Query, count: int = 3) -> list[IndexEntry]:
+        """The entries whose author reads most like the written names (the
+        label or the first family name), the same year counting a little."""
+        written = [normal(" ".join(query.names)), *map(normal, query.names)]
+
+        def score(entry: IndexEntry) -> float:
+            printed = [normal(entry.names), *map(normal, entry.families[:1])]
+            names = max(difflib.SequenceMatcher(None, w, p).ratio()
+                        for w in written for p in printed)
+            return names + (0.2 if query.year == entry.year else 0.0)
+
+        return sorted(self.entries, key=score, reverse=True)[:count]
+
 
 def _match_names(query: Query, entry: IndexEntry) -> tuple[int, str]:
     written = [normal(n) for n in query.names]
@@ -214,6 +233,10 @@ def _entry(key: str, csl: dict, label: str) -> IndexEntry:
     else:  # a style whose label we cannot split: fall back to the data
         names = " & ".join(families) or csl.get("title", key)
         year = _year(csl)
+    if year == "n.d." and csl.get("status") and not csl.get("issued"):
+        # "(Kim, forthcoming)", "(Park, in press)": pandoc's citeproc prints
+        # the status where the date would be; citeproc-py prints "n.d.".
+        year = str(csl["status"]).lower()
     return IndexEntry(key, families, names, year)
 
 

@@ -75,3 +75,67 @@ def test_filter_runs_many_times_in_one_process():
     second, doc = run_case(CASES_DIR / "tolerant.md")
     assert first == second
     assert len(doc.context.citation_records) == 4
+
+
+def test_prose_in_parentheses_is_left_alone_silently():
+    _, doc = run_case(CASES_DIR / "prose_in_parentheses.md")
+    # Dates, seasons, standards and statistics taken for citations would
+    # stop the build ("no bibliography entry matches") or print as one.
+    assert cites(doc) == []
+    assert not doc.context.reporter.diagnostics
+
+
+def test_near_misses_are_errors_that_name_the_nearest_entries():
+    _, doc = run_case(CASES_DIR / "near_misses.md")
+    errors = [d.message for d in doc.context.reporter.errors]
+    # The author is told what they probably meant, not only that it failed.
+    swapped = next(e for e in errors if "Fischbacher & Falk" in e)
+    assert "nearest entries: Falk & Fischbacher, 2001 [falk2001]" in swapped
+    short = next(e for e in errors if "'Vo, 2021'" in e)
+    assert "nearest entries: Vu, 2021 [vu2021]" in short
+    assert len(errors) == 5
+    assert cites(doc) == []
+
+
+def test_a_key_without_its_at_joins_its_group():
+    _, doc = run_case(CASES_DIR / "bare_key.md")
+    groups = [[(c.id, c.mode, pf.stringify(pf.Span(*c.prefix)),
+                pf.stringify(pf.Span(*c.suffix))) for c in cite.citations]
+              for cite in cites(doc)]
+    # One parenthesis with all three works, not "[Vu (2021); lee2021; …]".
+    assert groups[0] == [("vu2021", "NormalCitation", "", ""),
+                         ("lee2021", "NormalCitation", "", ""),
+                         ("snyder2019", "NormalCitation", "", "")]
+    assert groups[1] == [("falk2001", "NormalCitation", "see", ", p. 2"),
+                         ("harris2021", "NormalCitation", "", ", p. 3")]
+    assert [c[0] for c in groups[2]] == ["im2021", "lee2021"]
+    # The group with an unknown bare key stays as pandoc read it.
+    assert [c[0][1] for c in groups[3:]] == ["AuthorInText"] * 3
+    warnings = [diagnostic(d) for d in doc.context.reporter.warnings]
+    assert warnings[0] == ("bare_key.md:2: warning: looks like a citation key "
+                           "without @: lee2021")
+    assert warnings[-1].startswith("bare_key.md:6: warning: looks like a "
+                                   "citation key without @: b2006")
+    # `check` lists each repaired group once, as written, and finds its
+    # rendering by number: numbers must stay unique.
+    records = doc.context.citation_records
+    assert records[0].written == "[@vu2021; lee2021; @snyder2019]"
+    assert records[0].line == 1
+    assert len({record.number for record in records}) == len(records)
+    assert sorted(c.citations[0].hash for c in cites(doc)) == sorted(
+        record.number for record in records)
+
+
+def test_a_repaired_group_renders_as_one_citation():
+    _, doc = run_case(CASES_DIR / "bare_key.md")
+    doc.metadata["bibliography"] = pf.MetaString(str(CASES_DIR / "references.bib"))
+    doc.metadata["csl"] = pf.MetaString(str(ROOT / "bib" / "apa.csl"))
+    text = pf.stringify(pandoc.citeproc(doc).content[0])
+    assert "without its @ (Lee, 2021; Snyder, 2019; Vu, 2021) is read" in text
+    assert "(see Falk & Fischbacher, 2001, p. 2; Harris et al., 2021, p. 3)" in text
+
+
+def test_a_status_takes_the_place_of_the_year():
+    _, doc = run_case(CASES_DIR / "forthcoming.md")
+    # pandoc's citeproc prints "(Kim, forthcoming)", "(Park, in press)".
+    assert [cite.citations[0].id for cite in cites(doc)] == ["kim", "park"]
