@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pubbuild import pandoc  # noqa: F401  (panflute then reads any raw format)
 from pubbuild.diagnostics import Reporter
 
 

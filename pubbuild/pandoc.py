@@ -25,6 +25,30 @@ import panflute as pf
 from pubbuild import children, limits
 from pubbuild.diagnostics import BuildError
 
+
+class AnyRawFormat(frozenset):
+    """Every raw format name: pandoc accepts any (```{=typst}```,
+    `` `x`{=comment} ``), where panflute checks RawBlock and RawInline
+    against a fixed set and raises a TypeError on any other name. Iterating
+    gives the names panflute knows; membership holds for every name."""
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and name != ""
+
+
+def accept_any_raw_format() -> None:
+    """Let every raw format through panflute, unchanged, to the writers
+    (each keeps the raw content of its own format and drops the rest; what
+    the build does with each is filters/latex.py's to say). The one place
+    panflute's `RAW_FORMATS` is widened; done on import of this module,
+    which every JSON-to-panflute load of the build goes through, and called
+    by a filter run alone (pandoc --filter), whose JSON panflute loads."""
+    if not isinstance(pf.elements.RAW_FORMATS, AnyRawFormat):
+        pf.elements.RAW_FORMATS = AnyRawFormat(pf.elements.RAW_FORMATS)
+
+
+accept_any_raw_format()
+
 _POSITION = re.compile(
     r'Error at "(?P<file>[^"]*)" \(line (?P<line>\d+), column \d+\)')
 _YAML = re.compile(
