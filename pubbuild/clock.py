@@ -7,6 +7,13 @@ of the last git commit that touched the inputs; else the manuscript's
 `date:`; else 1980-01-01, the earliest time a zip file can hold (with a
 warning): never the wall clock.
 
+A `date:` is read in the forms authors write (`parse_date`): ISO 8601
+(`2021-01-29`, `2021-01`, `2021`, a YAML date), `29 January 2021`,
+`January 29, 2021`, `29 Jan 2021`, English month names only, so that the
+reading does not depend on the locale. Quarto's `today`, `now` and
+`last-modified` (`KEYWORDS`) mean the sources' date: `SOURCE_DATE_EPOCH` or
+the git commit, which come first anyway; with neither they give no date.
+
 This module must not know about pandoc, panflute or any output format.
 """
 
@@ -21,21 +28,44 @@ from pathlib import Path
 from pubbuild import git
 from pubbuild.diagnostics import BuildError
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
-
-
 # When nothing fixes a date: the zip epoch, so every format can carry it.
 FALLBACK = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+# The origin when the only date there is, `date:`, cannot be read: the
+# fallback too, but the reader has been told which value and where (not
+# "no date").
+UNREADABLE = "unreadable date"
+
+# Quarto's date keywords: here, the sources' date (never the wall clock).
+KEYWORDS = ("today", "now", "last-modified")
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July",
+          "August", "September", "October", "November", "December")
+_MONTH = {**{name.lower(): n for n, name in enumerate(MONTHS, 1)},
+          **{name[:3].lower(): n for n, name in enumerate(MONTHS, 1)},
+          "sept": 9}
+_WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+             "sunday", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri",
+             "sat", "sun"}
+# 2021, 2021-01, 2021-01-29 (or 2021/01/29), then perhaps a time (a YAML
+# timestamp).
+_ISO = re.compile(r"(\d{4})(?:[-/](\d{1,2})(?:[-/](\d{1,2})"
+                  r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                  r"\s*(?:Z|[+-]\d{2}:?\d{2})?)?)?)?")
+_SEPARATORS = re.compile(r"[\s,./-]+")
+_ORDINAL = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
 
 
 @dataclass(frozen=True)
 class BuildTime:
     moment: dt.datetime
-    origin: str            # SOURCE_DATE_EPOCH, git, date, or fallback
+    origin: str  # SOURCE_DATE_EPOCH, git, date, UNREADABLE or fallback
 
 
-def build_time(inputs: list[Path], metadata_date: str | None = None) -> BuildTime:
-    """The build's timestamp (UTC) and where it came from."""
+def build_time(inputs: list[Path], metadata_date: object = None) -> BuildTime:
+    """The build's timestamp (UTC) and where it came from.
+
+    `metadata_date` is the front matter's `date:` as pandoc or YAML gives
+    it (text, a number, a date)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         if not epoch.strip().isdigit():
@@ -45,12 +75,71 @@ def build_time(inputs: list[Path], metadata_date: str | None = None) -> BuildTim
     committed = _git_time(inputs)
     if committed is not None:
         return BuildTime(committed, "git")
-    if metadata_date:
-        match = _DATE.match(metadata_date.strip())
-        if match:
-            return BuildTime(dt.datetime(*map(int, match.groups()), tzinfo=dt.UTC),
-                             "date")
+    if metadata_date is not None and str(metadata_date).strip():
+        day = parse_date(metadata_date)
+        if day is not None:
+            return BuildTime(dt.datetime(day.year, day.month, day.day,
+                                         tzinfo=dt.UTC), "date")
+        if not is_keyword(metadata_date):
+            return BuildTime(FALLBACK, UNREADABLE)
     return BuildTime(FALLBACK, "fallback")
+
+
+def is_keyword(value: object) -> bool:
+    """Whether `date:` is one of Quarto's keywords (`today`, ...)."""
+    return isinstance(value, str) and value.strip().lower() in KEYWORDS
+
+
+def parse_date(value: object) -> dt.date | None:
+    """The day a `date:` names, or None if it names none (or is a keyword).
+
+    A month without a day is its first day, a year alone its 1 January.
+    All-numeric forms other than ISO's (01/02/2021) are refused: which
+    number is the month depends on the country."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None  # a list or a mapping: not one day
+    text = value.strip()
+    match = _ISO.fullmatch(text)
+    if match:
+        year, month, day = (int(part) if part else 1 for part in match.groups())
+        return _day(year, month, day)
+    parts = [_ORDINAL.sub(r"\1", part) for part in _SEPARATORS.split(text.lower())
+             if part]
+    if parts and parts[0] in _WEEKDAYS:  # "Friday, 29 January 2021"
+        parts = parts[1:]
+    numbers = [part.isdigit() for part in parts]
+    if numbers == [True, False, True]:  # 29 January 2021
+        day, month, year = parts
+    elif numbers == [False, True, True]:  # January 29, 2021
+        month, day, year = parts
+    elif numbers == [False, True]:  # January 2021
+        (month, year), day = parts, "1"
+    else:
+        return None
+    if month not in _MONTH or len(year) != 4 or len(day) > 2:
+        return None
+    return _day(int(year), _MONTH[month], int(day))
+
+
+def _day(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:  # 31 February, month 13
+        return None
+
+
+def written(day: dt.date, lang: str = "en") -> str:
+    """A day as the title block prints it: "29 January 2021" in English
+    (the order no reader misreads), ISO 8601 in any other language."""
+    if lang.lower().startswith("en"):
+        return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return day.isoformat()
 
 
 def _tracked(inputs: list[Path]) -> list[str]:

@@ -118,8 +118,30 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
         # Hyphenation, the quotation style, the HTML and the tagged PDF all
         # need a language; pandoc's own default is English.
         doc.metadata["lang"] = pf.MetaString("en-US")
+    # The list's heading when the manuscript has none of its own (the
+    # refsection filter removes it when it has one).
     if "reference-section-title" not in doc.metadata:
         doc.metadata["reference-section-title"] = pf.MetaInlines(pf.Str("References"))
+    date = doc.get_metadata("date", default=None)
+    if date is not None:
+        # The title block prints `date:` as written, except Quarto's `today`
+        # and `last-modified`: the sources' date, from the clock's own
+        # sources, so that the wall clock never makes two builds differ.
+        when = clock.build_time([manuscript, *bib_paths, csl], date)
+        if clock.is_keyword(date) and when.origin == "fallback":
+            del doc.metadata["date"]
+            reporter.warning(f"`date: {date}` is the day the sources were last "
+                             "committed (or SOURCE_DATE_EPOCH), and there is "
+                             "neither: no date is printed",
+                             reporter.locate("date:"))
+        elif clock.is_keyword(date):
+            doc.metadata["date"] = pf.MetaString(clock.written(
+                when.moment.date(), str(doc.get_metadata("lang"))))
+        elif when.origin == clock.UNREADABLE:
+            reporter.warning(f"`date: {date}` is not a date the build can read "
+                             "(write 2021-01-29, 29 January 2021 or January 29, "
+                             "2021): the outputs carry 1980-01-01",
+                             reporter.locate("date:"))
     return Source(manuscript, doc, reporter, bibs, csl, index)
 
 
