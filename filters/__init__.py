@@ -34,12 +34,17 @@ class Filter:
 PIPELINE = (
     Filter("authors", "metadata only: any place before the writers would do"),
     Filter("figures", "alt text and image checks: any place before the writers"),
+    Filter("latex", "typed LaTeX made visible, raw formats accounted for: "
+                    "before rawhtml (which checks the links and raw HTML it "
+                    "leaves) and before citations (its Cites are checked)"),
     Filter("rawhtml", "raw HTML made safe: any place before the writers"),
     Filter("punctuation", "dashes, ellipses: before citations, as the reader "
                           "would see them"),
     Filter("citations", "before citeproc: it creates the Cites citeproc renders"),
     Filter("quotes", "after citations (a citation is a unit it does not look "
                      "into and ends a quotation's scope); before citeproc"),
+    Filter("refsection", "before citeproc: it leaves the `refs` div under the "
+                         "manuscript's own reference heading, for citeproc to fill"),
     Filter(CITEPROC, "renders citations and writes the reference list"),
     Filter("refquotes", "after citeproc: the quotation marks of the entries it "
                         "wrote"),
