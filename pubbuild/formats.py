@@ -40,6 +40,12 @@ from pubbuild.paths import STYLES, TEMPLATES
 # authors): the same article always gets the same identifier.
 EPUB_NAMESPACE = uuid.UUID("6f1c2b44-3c55-5b0e-9d2a-4a7e0e2b7d10")
 
+# Code blocks in the three reading formats: pandoc's tango theme (dark
+# tokens on a pale ground, legible in print and in grey). Its CSS reaches
+# each template as `highlighting-css`, set only when a block was
+# highlighted: a document without code gets not one byte more.
+HIGHLIGHTING = "--syntax-highlighting=tango"
+
 
 @dataclass
 class Job:
@@ -75,7 +81,7 @@ def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
         "--standalone", f"--template={TEMPLATES / 'article.html'}",
         "--mathml", "--toc", "--toc-depth=3",  # sections and subsections (h2, h3)
         # Notes after the paragraph that cites them, near the reader's eye.
-        "--reference-location=block",
+        "--reference-location=block", HIGHLIGHTING,
         "--section-divs", *_common(doc, job, shift=True)],
         file=job.manuscript, env=job.env)
     return out
@@ -84,16 +90,16 @@ def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
 def print_html(doc: pf.Doc, job: Job) -> str:
     """The HTML WeasyPrint renders: SVG math, in-place footnotes, running head."""
     doc = mathsvg.math_to_svg(pandoc.copy(doc), job.reporter)
-    doc = doc.walk(_footnote_in_place).walk(_unwrap_citations)
+    doc = doc.walk(_footnote_in_place).walk(_unwrap_citations).walk(_css_pixels)
     meta = doc.get_metadata(default={})
     doc.metadata["running-title"] = pf.MetaString(_short_title(meta))
     doc.metadata["running-authors"] = pf.MetaString(_running_authors(meta))
     doc.metadata["build-date"] = pf.MetaString(clock.iso(job.when))
     out, _ = pandoc.write(doc, "html5", [
-        "--standalone", f"--template={TEMPLATES / 'print.html'}",
+        "--standalone", f"--template={TEMPLATES / 'print.html'}", HIGHLIGHTING,
         "--section-divs", *_common(doc, job, shift=True)],
         file=job.manuscript, env=job.env)
-    return out.decode("utf-8")
+    return _list_starts(out.decode("utf-8"))
 
 
 def pdf(doc: pf.Doc, job: Job) -> bytes:
@@ -120,6 +126,7 @@ def epub(doc: pf.Doc, job: Job) -> bytes:
         f"--template={TEMPLATES / 'epub.xhtml'}",
         *(f"--css={STYLES / name}" for name in ("base.css", "epub.css")),
         "--mathml", "--toc-depth=2", "--split-level=1", "--epub-title-page=true",
+        HIGHLIGHTING,
         *_common(doc, job, shift=False)], file=job.manuscript, env=job.env,
         sandbox=False)
     return out
@@ -300,6 +307,38 @@ def _unwrap_citations(elem, _doc):
             isinstance(elem, pf.Span) and "citation" in elem.classes):
         return list(elem.content)
     return None
+
+
+def _css_pixels(elem, _doc):
+    """An image's `{width=300}` (pixels) as inches, for WeasyPrint.
+
+    Pandoc writes pixels as the `width`/`height` attributes, which browsers
+    and e-readers honour but WeasyPrint treats as presentational hints and
+    ignores; any other unit it writes as a `style`, which all of them read.
+    96 px to the inch, as CSS counts them, so the size is the same.
+    """
+    if isinstance(elem, pf.Image):
+        for key in ("width", "height"):
+            value = elem.attributes.get(key, "")
+            if pixels := re.fullmatch(r"(\d+(?:\.\d+)?)(?:px)?", value):
+                elem.attributes[key] = f"{float(pixels[1]) / 96:g}in"
+    return None
+
+
+_OL_START = re.compile(r'<ol start="(-?\d+)"')
+
+
+def _list_starts(html: str) -> str:
+    """`<ol start="0">` counted from 0 by WeasyPrint too.
+
+    WeasyPrint applies `start` only as a presentational hint (off in
+    pubbuild.pdf, where a hint would also resize images and tables behind
+    the stylesheet's back); the same counter reset, as the list's own
+    style, numbers the list as browsers and e-readers do. (The list styles
+    `type="a"` etc. are print.css's.)
+    """
+    return _OL_START.sub(lambda m: f'<ol style="counter-reset: list-item '
+                                   f'{int(m[1]) - 1}" start="{m[1]}"', html)
 
 
 def _short_title(meta: dict) -> str:
