@@ -1,7 +1,8 @@
 """The metadata scholarly indexers read from an article's HTML head.
 
 Google Scholar and Zotero read Highwire Press `citation_*` tags; search
-engines read schema.org JSON-LD. Both are computed from the normalised
+engines read schema.org JSON-LD (with given and family names, and ROR ids
+of affiliations, where the manuscript gives them). Both are computed from the normalised
 metadata (`filters/authors.py` writes `authors-plain`) and put into the
 head of the screen HTML.
 
@@ -72,14 +73,28 @@ def _json_ld(meta: dict, authors: list[dict], keywords: list[str], date: str) ->
 
 def _person(author: dict) -> dict:
     person = {"@type": "Person", "name": author["name"]}
+    # Only where the manuscript gave the name in parts: a written name is
+    # not split by guessing ("Gabriel García Márquez").
+    if author.get("given"):
+        person["givenName"] = author["given"]
+    if author.get("family"):
+        person["familyName"] = author["family"]
     if author.get("email"):
         person["email"] = author["email"]
     if author.get("orcid"):
         person["identifier"] = f"https://orcid.org/{author['orcid']}"
     if author.get("affiliations"):
-        person["affiliation"] = [{"@type": "Organization", "name": aff}
-                                 for aff in author["affiliations"]]
+        rors = author.get("affiliation-rors") or []
+        person["affiliation"] = [_organisation(aff, rors[n] if n < len(rors) else "")
+                                 for n, aff in enumerate(author["affiliations"])]
     return person
+
+
+def _organisation(name: str, ror: str) -> dict:
+    organisation = {"@type": "Organization", "name": name}
+    if ror:  # the Research Organization Registry's URL for it
+        organisation["identifier"] = ror
+    return organisation
 
 
 def _list(value) -> list:
