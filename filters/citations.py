@@ -351,8 +351,20 @@ def _index_from_metadata(doc: pf.Doc) -> citeindex.CitationIndex:
     return citeindex.load([Path(path) for path in bibs], Path(csl))[1]
 
 
+# A key with a cross-reference prefix (Quarto's `@fig-x`, pandoc-crossref's
+# `@fig:x`) that is no bibliography key is a reference to a figure, table,
+# equation or section, not a citation: it is not looked up (numbering them
+# is the cross-reference step's work; until then it prints as its label).
+CROSS_REFERENCE = re.compile(r"^(fig|tbl|eq|sec|lst|thm|lem|cor|prp|cnj|def|exm"
+                             r"|exr|rem|sol)[-:]\S", re.IGNORECASE)
+
+
 def action(elem, doc):
     if isinstance(elem, pf.Cite):
+        keys = [citation.id for citation in elem.citations]
+        if all(CROSS_REFERENCE.match(key) and key not in doc.context.index
+               for key in keys):
+            return _cross_reference(elem, keys, doc)
         _record_typed(elem, doc)
         return None
     if isinstance(elem, (pf.Para, pf.Plain, pf.Header, pf.Emph, pf.Strong,
@@ -601,6 +613,22 @@ def _record_typed(cite: pf.Cite, doc) -> None:
     for citation in cite.citations:
         citation.hash = number
     shared.citation_records.append(Record(line, text, keys, "pandoc", number=number))
+
+
+def _cross_reference(cite: pf.Cite, keys: list[str], doc) -> pf.Span:
+    """`@fig-x`, `[@fig:a; @fig:b]`: kept visible as the labels, reported."""
+    reporter = doc.context.reporter
+    written = ", ".join(f"@{key}" for key in keys)
+    reporter.warning(f"cross-reference {written} is not resolved yet (it prints "
+                     f"as {'; '.join(keys)!r})",
+                     reporter.locate(*(f"@{key}" for key in keys)), source=NAME)
+    shown: list[pf.Inline] = []
+    for key in keys:
+        if shown:
+            shown += [pf.Str(";"), pf.Space()]
+        shown.append(pf.Str(key))
+    return pf.Span(*shown, classes=["xref-unresolved"],
+                   attributes={"reference-type": "cite", "reference": " ".join(keys)})
 
 
 def finalize(doc: pf.Doc) -> None:
