@@ -64,20 +64,21 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     try:
         sheets = [weasyprint.CSS(filename=str(sheet), url_fetcher=fetcher,
                                  font_config=fonts) for sheet in (stylesheet, *extra)]
-        document = weasyprint.HTML(string=html, base_url=f"{manuscript.parent}/",
-                                   url_fetcher=fetcher)
         files = [weasyprint.Attachment(file_obj=io.BytesIO(data), name=name,
                                        created=when, modified=when,
                                        relationship=relationship)
                  for name, data, relationship in attachments]
         relationships = {name: relationship for name, _, relationship in attachments}
+        options = {**weasyprint.DEFAULT_OPTIONS, "stylesheets": sheets,
+                   "pdf_tags": True, "pdf_variant": "pdf/ua-1",
+                   "pdf_identifier": True, "attachments": files}
         out = io.BytesIO()
-        with _limited(), _dated(when):
-            document.write_pdf(out, stylesheets=sheets, font_config=fonts,
-                               pdf_tags=True, pdf_variant="pdf/ua-1",
-                               pdf_identifier=True, attachments=files,
-                               finisher=lambda _doc, pdf: _associate(pdf,
-                                                                     relationships))
+        with _limited(), _dated(when), _hyphenated_lines_limited():
+            rendered = _made_up(html, lambda markup: weasyprint.HTML(
+                string=markup, base_url=f"{manuscript.parent}/",
+                url_fetcher=fetcher).render(font_config=fonts, **options))
+            rendered.write_pdf(out, finisher=lambda _doc, pdf: _associate(
+                pdf, relationships), **options)
     except FatalURLFetchingError as exc:
         raise BuildError(str(exc), manuscript) from None
     except MemoryError:
@@ -124,6 +125,158 @@ def _dated(when: datetime.datetime):
         yield
     finally:
         head.timestampNow = before
+
+
+# -- page make-up ------------------------------------------------------------
+# A page may be left at most this much empty because the figure or table
+# that follows did not fit (the issue "Page make-up"; tests/test_page_makeup.py).
+HOLE = 1 / 3
+# Each pass moves one figure or table and renders again; a manuscript whose
+# figures still leave holes after this many moves keeps them.
+MAKE_UP_PASSES = 8
+# What a figure or table may move past: the text that follows it in its section.
+_FLOATS = ("figure", "table")
+_TEXT = ("p", "ul", "ol", "dl", "blockquote")
+
+
+def _made_up(html: str, render):
+    """The rendered document, its figures and tables moved where one left a hole.
+
+    WeasyPrint has no page floats (css-page-floats; Kozea/WeasyPrint#1098):
+    a figure kept whole (`break-inside: avoid`) that does not fit at the
+    foot of a page goes to the next one and leaves the rest of the page
+    empty. As LaTeX floats do, the figure moves past the text that follows
+    it (a paragraph or list of its own section, never past a heading or
+    another figure, so figures keep their order and numbers) until that text
+    fills the page, and is rendered again; one move per pass."""
+    document = render(html)
+    for _ in range(MAKE_UP_PASSES):
+        index = _hole(document)
+        moved = None if index is None else _move_after_next_text(html, index)
+        if moved is None:
+            break
+        html, document = moved, render(moved)
+    return document
+
+
+def _hole(document) -> int | None:
+    """The index (in document order, among figures and tables) of the first
+    figure or table that opens a page after a page left more than HOLE empty."""
+    from weasyprint.formatting_structure import boxes
+
+    for page, following in zip(document.pages, document.pages[1:], strict=False):
+        box = page._page_box
+        root = box.children[0]
+        bottom = box.content_box_y() + box.height
+        for child in box.children[1:]:
+            if isinstance(child, boxes.FootnoteAreaBox) and child.children:
+                bottom = min(bottom, child.position_y)
+        used = max((leaf.position_y + leaf.margin_height()
+                    for leaf in root.descendants()
+                    if isinstance(leaf, (boxes.LineBox, boxes.ReplacedBox))),
+                   default=box.content_box_y())
+        if bottom - used <= HOLE * box.height:
+            continue
+        first = following._page_box.children[0]
+        while first.element_tag not in _FLOATS and getattr(first, "children", None):
+            first = first.children[0]
+        if first.element_tag in _FLOATS:
+            root = document.pages[0]._page_box.children[0].element
+            return [element for element in root.iter()
+                    if _local(element.tag) in _FLOATS].index(first.element)
+    return None
+
+
+def _local(tag) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*>")
+
+
+def _end(html: str, start: int) -> int:
+    """Where the element whose start tag is at `start` ends (after its end tag)."""
+    name = _TAG.match(html, start)[2].lower()
+    depth = 0
+    for tag in _TAG.finditer(html, start):
+        if tag[2].lower() != name:
+            continue
+        depth += -1 if tag[1] else 1
+        if depth == 0:
+            return tag.end()
+    raise ValueError(f"<{name}> at {start} is not closed")
+
+
+def _move_after_next_text(html: str, index: int) -> str | None:
+    """`html` with the `index`-th figure or table moved after the text block
+    that follows it, or None where none follows in its section."""
+    starts = [tag.start() for tag in _TAG.finditer(html)
+              if not tag[1] and tag[2].lower() in _FLOATS]
+    if index >= len(starts):
+        return None
+    start = starts[index]
+    end = _end(html, start)
+    following = _TAG.match(html, end + len(html[end:]) - len(html[end:].lstrip()))
+    if following is None or following[1] or following[2].lower() not in _TEXT:
+        return None
+    after = _end(html, following.start())
+    return html[:start] + html[end:after] + "\n" + html[start:end] + html[after:]
+
+
+@contextlib.contextmanager
+def _hyphenated_lines_limited(limit: int = 2):
+    """At most `limit` lines in a row end in a hyphen (CSS's
+    `hyphenate-limit-lines`, which WeasyPrint 70 does not implement).
+
+    WeasyPrint breaks a paragraph's lines one at a time
+    (`layout.inline.iter_line_boxes`); the line after `limit` lines ending
+    in a hyphen is broken with automatic hyphenation off, so it ends at a
+    space (or a hyphen the author typed: that one is not prevented). The
+    count starts again on each page. Patched for the render only, then
+    restored; if WeasyPrint's internals move, the render goes on unlimited
+    and tests/test_page_makeup.py fails."""
+    import contextvars
+
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.layout import block, inline
+
+    original_lines, original_split = block.iter_line_boxes, inline.split_first_line
+    if original_lines is not inline.iter_line_boxes:
+        yield
+        return
+    no_hyphens = contextvars.ContextVar("no_hyphens", default=False)
+
+    def split_first_line(text, style, *args, **kwargs):
+        if not (no_hyphens.get() and style["hyphens"] == "auto"):
+            return original_split(text, style, *args, **kwargs)
+        style["hyphens"] = "manual"
+        try:
+            return original_split(text, style, *args, **kwargs)
+        finally:
+            style["hyphens"] = "auto"
+
+    def iter_line_boxes(*args, **kwargs):
+        run = 0
+        lines = original_lines(*args, **kwargs)
+        while True:
+            token = no_hyphens.set(run >= limit)
+            try:
+                line = next(lines, None)
+            finally:
+                no_hyphens.reset(token)
+            if line is None:
+                return
+            texts = [box for box in line[0].descendants()
+                     if isinstance(box, boxes.TextBox)]
+            ends = texts[-1].text.rstrip() if texts else ""
+            run = run + 1 if ends.endswith(("\u2010", "-", "\u00ad")) else 0
+            yield line
+
+    block.iter_line_boxes, inline.split_first_line = iter_line_boxes, split_first_line
+    try:
+        yield
+    finally:
+        block.iter_line_boxes, inline.split_first_line = original_lines, original_split
 
 
 def _associate(pdf, relationships: dict[str, str]) -> None:
