@@ -34,6 +34,10 @@ class Filter:
 PIPELINE = (
     Filter("authors", "metadata only: any place before the writers would do"),
     Filter("figures", "alt text and image checks: any place before the writers"),
+    Filter("lists", "list delimiters the HTML writers drop, kept as classes: "
+                    "any place before the writers"),
+    Filter("callouts", "Quarto's callout titles out of the outline: any place "
+                       "before the writers"),
     Filter("latex", "typed LaTeX made visible, raw formats accounted for: "
                     "before rawhtml (which checks the links and raw HTML it "
                     "leaves) and before citations (its Cites are checked)"),

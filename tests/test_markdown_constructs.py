@@ -176,8 +176,8 @@ def _print_html(built_dir) -> str:
     ("0. zero item", "1. one item"),         # counted from 0, not from 1
     ("a. alpha item", "b. beta item"),
     ("i. first roman", "ii. second roman"),
-    ("1. paren one", "2. paren two"),
-    ("A. capital alpha", "B. capital beta"),
+    ("(1) paren one", "(2) paren two"),     # the delimiters as typed
+    ("A) capital alpha", "B) capital beta"),
     ("1. inner first", "2. inner second"),   # a numbered list inside bullets
 ])
 def test_pdf_numbers_lists_as_the_manuscript_does(pdf_pages, first, second):
