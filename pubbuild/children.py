@@ -2,13 +2,14 @@
 
 Every process the build starts (pandoc, git, the child builds of `verify`
 and `rebuild`) is started through `started` or `run`. On Linux each child
-asks the kernel, between fork and exec, for SIGKILL when its parent dies
-(`PR_SET_PDEATHSIG`). A build ended by SIGKILL, which no handler or
-`finally` sees (a job queue's or CI's timeout, the OOM killer), then takes
-its children with it, and a child build takes its own pandoc runs: no
-pandoc goes on parsing for minutes with nobody to read its output. On
-other systems nothing is added: children end with the build only when it
-ends through Python (an error, the deadline, Ctrl-C).
+asks the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`),
+through a small Python it is started as, which then execs the command in
+the same process (`_EXEC`; about 13 ms a child). A build ended by
+SIGKILL, which no handler or `finally` sees (a job queue's or CI's timeout,
+the OOM killer), then takes its children with it, and a child build takes
+its own pandoc runs: no pandoc goes on parsing for minutes with nobody to
+read its output. On other systems nothing is added: children end with the
+build only when it ends through Python (an error, the deadline, Ctrl-C).
 
 This module must not know what it starts.
 """
@@ -16,54 +17,11 @@ This module must not know what it starts.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-@functools.cache
-def _prctl():
-    """libc's prctl, looked up once, in the build: after fork there is no
-    time to load anything."""
-    import ctypes
-
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
-    prctl.restype = ctypes.c_int
-    return prctl
-
-
-def _die_with_this_process():
-    """The function a child runs between fork and exec, or None.
-
-    preexec_fn runs Python in the child of a multi-threaded process, where
-    a lock another thread held at the fork (the import lock, a logging or
-    I/O lock) stays held forever; it also makes subprocess fork rather than
-    vfork, which copies the build's page tables. So the function does only
-    what is needed and takes no lock: everything it uses is looked up here,
-    in the parent, and in the child it makes one foreign call and one
-    system call. SIGKILL rather than TERM: a child is not asked to clean up
-    for a parent that is gone.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl, parent, kill = _prctl(), os.getpid(), int(signal.SIGKILL)
-
-    def in_the_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        # The parent may have died between the fork and the call above, in
-        # which case no signal will come: the child has been handed to
-        # another process (init, or a subreaper) and ends here.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return in_the_child
 
 
 @contextlib.contextmanager
@@ -77,19 +35,18 @@ def started(command: list[str], **options) -> Iterator[subprocess.Popen]:
     cannot get past this block while its child lives, a thread never ends
     before its child, and the signal comes only when the whole build dies.
     """
-    if os.environ.get("LD_PRELOAD") and sys.platform.startswith("linux"):
-        # A library preloaded into this process may interpose the lock calls
-        # Python makes in a forked child before preexec_fn runs: under
-        # libfaketime (`verify`, the tests) the child then waits forever for
-        # a lock another thread held at the fork (its pthread_cond_init
-        # takes one). So the child runs nothing of ours between fork and
-        # exec: it execs a small Python that asks for the death signal and
-        # then execs the command, in the same process.
+    if sys.platform.startswith("linux"):
+        # The child runs nothing of ours between fork and exec: it execs a
+        # small Python that asks for the death signal and then execs the
+        # command, in the same process. A preexec_fn instead would make
+        # subprocess run Python's at-fork hooks in this thread, and a signal
+        # handler raising there (Ctrl-C's KeyboardInterrupt, the deadline's
+        # OutOfTime) is printed as "Exception ignored" and leaves the
+        # logging module's lock held; it would also run Python in a child
+        # of a threaded process, where a preloaded library (libfaketime,
+        # under `verify`) waits forever for a lock held at the fork.
         command = _through_exec(command, options.get("env"))
-        preexec = None
-    else:
-        preexec = _die_with_this_process()
-    with subprocess.Popen(command, preexec_fn=preexec, **options) as process:
+    with subprocess.Popen(command, **options) as process:
         try:
             yield process
         finally:

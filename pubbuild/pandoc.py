@@ -59,7 +59,10 @@ _YAML = re.compile(
 # Pandoc sees only what it needs: no user locale, no user data directory
 # (templates and filters in ~/.local/share/pandoc are never picked up, since
 # every template the build uses is named by path).
-_ENV = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC"}
+# TZ is UTC as a POSIX rule ("UTC0"), not a zone name: a name sends every
+# process, the small Python each child is started through included, to the
+# system's zoneinfo files.
+_ENV = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC0"}
 
 
 @functools.cache
