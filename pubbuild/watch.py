@@ -158,7 +158,10 @@ def serve(page: Path, downloads: list[Path], port: int,
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # It checks for shutdown every 0.1 s (not 0.5): Ctrl-C ends the watcher,
+    # and a test's server, without a wait one notices.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
     return server
 
 
