@@ -13,6 +13,7 @@ This module must not know about pandoc, panflute or WeasyPrint.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 
@@ -69,6 +70,7 @@ def output_name(stem: str, fmt: str) -> str:
     return f"{stem}{FORMATS[fmt].suffix}"
 
 
-def claimed() -> set[str]:
+@functools.cache
+def claimed() -> frozenset[str]:
     """The pipeline patterns some format claims as its own."""
-    return {pattern for fmt in FORMATS.values() for pattern in fmt.depends}
+    return frozenset(pattern for fmt in FORMATS.values() for pattern in fmt.depends)

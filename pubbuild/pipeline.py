@@ -123,7 +123,10 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if "reference-section-title" not in doc.metadata:
         doc.metadata["reference-section-title"] = pf.MetaInlines(pf.Str("References"))
     date = doc.get_metadata("date", default=None)
-    if date is not None:
+    # A date that parses is printed as written and needs no clock (plan()
+    # asks it once, for the build); only a keyword or an unreadable date
+    # needs to know where the build's date comes from.
+    if date is not None and (clock.is_keyword(date) or clock.parse_date(date) is None):
         # The title block prints `date:` as written, except Quarto's `today`
         # and `last-modified`: the sources' date, from the clock's own
         # sources, so that the wall clock never makes two builds differ.
@@ -373,10 +376,13 @@ def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,
                 raise BuildError(f"not found (part of the {fmt.upper()} "
                                  "pipeline)", ROOT / needed)
     # The PDF carries its sources and the manifest of its inputs, so that
-    # `build.py rebuild` can make it again from it alone.
-    carried = [(label, path.read_bytes(), "Source") for label, path
-               in inventory.source_files().items()]
-    carried.append((EMBEDDED_MANIFEST, manifest.to_json(inputs), "Supplement"))
+    # `build.py rebuild` can make it again from it alone (read only when the
+    # PDF is made: the watcher's HTML refresh does not need them).
+    carried = []
+    if "pdf" in todo:
+        carried = [(label, path.read_bytes(), "Source") for label, path
+                   in inventory.source_files().items()]
+        carried.append((EMBEDDED_MANIFEST, manifest.to_json(inputs), "Supplement"))
     job = Job(source.path, name, source.reporter, when.moment, carried,
               progress.stage)
     results: dict[str, bytes] = {}
