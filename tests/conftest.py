@@ -24,6 +24,24 @@ GOOD_BIB = """\
 """
 
 
+def paper_folder(folder: Path, bib: str = GOOD_BIB) -> Path:
+    """A manuscript's folder for a test, made if need be: `bib` as refs.bib
+    and the project's APA style as apa.csl, for front matter that says
+    `bibliography: refs.bib` and `csl: apa.csl`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "refs.bib").write_text(bib, encoding="utf-8")
+    shutil.copy(ROOT / "bib" / "apa.csl", folder / "apa.csl")
+    return folder
+
+
+def write_paper(folder: Path, text: str, name: str = "paper.md",
+                bib: str = GOOD_BIB) -> Path:
+    """`text` as NAME in a `paper_folder`; its path."""
+    path = paper_folder(folder, bib) / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--update-goldens", action="store_true",

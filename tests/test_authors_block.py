@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import zipfile
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import GOOD_BIB, ROOT, run_build
+from conftest import run_build, write_paper
 
 MANUSCRIPT = """\
 ---
@@ -57,10 +56,7 @@ AFFILIATIONS = ["Lyman Spitzer, Jr. Fellow, Princeton University, United States"
 @pytest.mark.slow
 def test_joss_authors_get_orcid_icons_and_affiliations_under_the_names(
         tmp_path, vnu, epubcheck):
-    (tmp_path / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    shutil.copy(ROOT / "bib" / "apa.csl", tmp_path / "apa.csl")
-    path = tmp_path / "paper.md"
-    path.write_text(MANUSCRIPT, encoding="utf-8")
+    path = write_paper(tmp_path, MANUSCRIPT)
     out = tmp_path / "dist"
     proc = run_build("--manuscript", str(path), "--out", str(out))
     assert proc.returncode == 0, proc.stderr

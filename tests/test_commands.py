@@ -11,7 +11,7 @@ import json
 import pytest
 from pypdf import PdfReader
 
-from conftest import GOOD_BIB, ROOT
+from conftest import GOOD_BIB, write_paper
 from pubbuild import pdf
 from pubbuild.commands import build, check
 
@@ -33,15 +33,9 @@ The talks stalled "again" ([Vu, 2021](#)), and $E = mc^2$ says nothing.
 
 @pytest.fixture
 def paper(tmp_path):
-    folder = tmp_path / "paper"
-    folder.mkdir()
-    (folder / "refs.bib").write_text(GOOD_BIB + "\n@book{unused2020, title={U},"
-                                     " author={Lee, A.}, date={2020}}\n",
-                                     encoding="utf-8")
-    (folder / "apa.csl").write_bytes((ROOT / "bib" / "apa.csl").read_bytes())
-    path = folder / "paper.md"
-    path.write_text(MANUSCRIPT, encoding="utf-8")
-    return path
+    return write_paper(tmp_path / "paper", MANUSCRIPT,
+                       bib=GOOD_BIB + "\n@book{unused2020, title={U},"
+                       " author={Lee, A.}, date={2020}}\n")
 
 
 def options(paper, **extra) -> argparse.Namespace:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
 import panflute as pf
 import pytest
 
-from conftest import GOOD_BIB, ROOT, run_build
+from conftest import ROOT, run_build, write_paper
 from filters import lists
 from pubbuild import pandoc
 
@@ -143,10 +142,7 @@ def test_print_has_a_marker_for_every_class_pair():
 def built(tmp_path_factory):
     """The manuscript built in the default formats and as Word."""
     folder = tmp_path_factory.mktemp("delimiters")
-    (folder / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    shutil.copy(ROOT / "bib" / "apa.csl", folder / "apa.csl")
-    path = folder / "delimiters.md"
-    path.write_text(MANUSCRIPT, encoding="utf-8")
+    path = write_paper(folder, MANUSCRIPT, "delimiters.md")
     out = folder / "dist"
     for command in ((), ("docx",)):
         proc = run_build("-q", "--manuscript", str(path), "--out", str(out),

@@ -10,14 +10,13 @@ for real, then read back from the PDF, the HTML and the EPUB.
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import zipfile
 import zlib
 
 import pytest
 
-from conftest import GOOD_BIB, ROOT, run_build
+from conftest import ROOT, run_build, write_paper
 
 MANUSCRIPT = """\
 ---
@@ -121,11 +120,8 @@ def _png(width: int = 40, height: int = 20) -> bytes:
 def built(tmp_path_factory):
     """The manuscript built in every default format; the folder of outputs."""
     folder = tmp_path_factory.mktemp("constructs")
-    (folder / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    shutil.copy(ROOT / "bib" / "apa.csl", folder / "apa.csl")
+    path = write_paper(folder, MANUSCRIPT, "constructs.md")
     (folder / "box.png").write_bytes(_png())
-    path = folder / "constructs.md"
-    path.write_text(MANUSCRIPT, encoding="utf-8")
     out = folder / "dist"
     proc = run_build("-q", "--manuscript", str(path), "--out", str(out))
     assert proc.returncode == 0, proc.stderr

@@ -10,7 +10,6 @@ pixels, and the PDF's text."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import GOOD_BIB, ROOT, program, run_build
+from conftest import ROOT, program, run_build, write_paper
 from outputs import pdf_text
 
 pytestmark = pytest.mark.slow
@@ -59,14 +58,9 @@ def _table(rows: int, number: int) -> str:
 
 
 def _manuscript(folder: Path, body: str, lang: str = "en-US") -> Path:
-    folder.mkdir()
-    (folder / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    shutil.copy(ROOT / "bib" / "apa.csl", folder / "apa.csl")
-    path = folder / "paper.md"
-    path.write_text(f"---\ntitle: Make-up Test\nauthor:\n  - name: Kim Vu\n"
-                    f"lang: {lang}\nbibliography: refs.bib\ncsl: apa.csl\n"
-                    f"date: 2024-05-01\n---\n\n{body}", encoding="utf-8")
-    return path
+    return write_paper(folder, f"---\ntitle: Make-up Test\nauthor:\n  - name: Kim Vu\n"
+                               f"lang: {lang}\nbibliography: refs.bib\ncsl: apa.csl\n"
+                               f"date: 2024-05-01\n---\n\n{body}")
 
 
 def _build(path: Path, out: Path) -> Path:

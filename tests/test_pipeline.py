@@ -12,7 +12,7 @@ import panflute as pf
 import pytest
 
 import filters
-from conftest import GOOD_BIB
+from conftest import write_paper
 from pubbuild import pipeline
 from pubbuild.diagnostics import BuildError
 
@@ -47,14 +47,8 @@ def _png() -> bytes:
 
 @pytest.fixture
 def paper(tmp_path):
-    from conftest import ROOT
-
-    folder = tmp_path / "paper"
-    folder.mkdir()
-    (folder / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    (folder / "figure.png").write_bytes(_png())
-    path = folder / "paper.md"
-    path.write_text(MANUSCRIPT.format(csl=ROOT / "bib" / "apa.csl"), encoding="utf-8")
+    path = write_paper(tmp_path / "paper", MANUSCRIPT.format(csl="apa.csl"))
+    (path.parent / "figure.png").write_bytes(_png())
     return path
 
 

@@ -22,7 +22,7 @@ import panflute as pf
 import pytest
 
 import filters
-from conftest import GOOD_BIB, ROOT, run_build
+from conftest import ROOT, run_build, write_paper
 from filters import latex
 from outputs import html_text, pdf_text
 from pubbuild import formats, pandoc, pipeline
@@ -62,12 +62,7 @@ WHEN = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def paper(tmp_path):
-    folder = tmp_path / "paper"
-    folder.mkdir()
-    (folder / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    path = folder / "paper.md"
-    path.write_text(MANUSCRIPT.format(csl=ROOT / "bib" / "apa.csl"), encoding="utf-8")
-    return path
+    return write_paper(tmp_path / "paper", MANUSCRIPT.format(csl="apa.csl"))
 
 
 def _line(path: Path, snippet: str) -> int:

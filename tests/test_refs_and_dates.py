@@ -23,7 +23,7 @@ import subprocess
 import panflute as pf
 import pytest
 
-from conftest import GOOD_BIB, ROOT, run_build
+from conftest import GOOD_BIB, paper_folder, run_build
 from pubbuild import clock, frontmatter, pipeline
 
 FRONT = """\
@@ -48,11 +48,7 @@ def folder(tmp_path, monkeypatch):
     """A manuscript's folder outside any git repository, with no
     SOURCE_DATE_EPOCH: the front matter's date is the only one."""
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    paper = tmp_path / "paper"
-    paper.mkdir()
-    (paper / "refs.bib").write_text(GOOD_BIB, encoding="utf-8")
-    (paper / "apa.csl").write_bytes((ROOT / "bib" / "apa.csl").read_bytes())
-    return paper
+    return paper_folder(tmp_path / "paper")
 
 
 def _write(folder, body: str = "", extra: str = ""):
