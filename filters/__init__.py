@@ -42,6 +42,10 @@ PIPELINE = (
                     "before rawhtml (which checks the links and raw HTML it "
                     "leaves) and before citations (its Cites are checked)"),
     Filter("rawhtml", "raw HTML made safe: any place before the writers"),
+    Filter("crossref", "figures, tables, equations, sections numbered and "
+                       "references resolved: after latex (its labels and "
+                       "references) and before citations (a cross-reference "
+                       "is never a citation)"),
     Filter("punctuation", "dashes, ellipses: before citations, as the reader "
                           "would see them"),
     Filter("citations", "before citeproc: it creates the Cites citeproc renders"),

@@ -48,6 +48,7 @@ import panflute as pf
 if not __package__:  # run alone (pandoc --filter filters/citations.py)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from filters import crossref
 from pubbuild import citeindex, context
 from pubbuild.citeindex import Query
 from pubbuild.diagnostics import BuildError
@@ -353,10 +354,10 @@ def _index_from_metadata(doc: pf.Doc) -> citeindex.CitationIndex:
 
 # A key with a cross-reference prefix (Quarto's `@fig-x`, pandoc-crossref's
 # `@fig:x`) that is no bibliography key is a reference to a figure, table,
-# equation or section, not a citation: it is not looked up (numbering them
-# is the cross-reference step's work; until then it prints as its label).
-CROSS_REFERENCE = re.compile(r"^(fig|tbl|eq|sec|lst|thm|lem|cor|prp|cnj|def|exm"
-                             r"|exr|rem|sol)[-:]\S", re.IGNORECASE)
+# equation or section, not a citation: it is not looked up. The crossref
+# filter, which runs first, resolves them; run alone, this filter keeps one
+# visible as its label, with a warning.
+CROSS_REFERENCE = crossref.TYPED
 
 
 def action(elem, doc):
@@ -619,7 +620,7 @@ def _cross_reference(cite: pf.Cite, keys: list[str], doc) -> pf.Span:
     """`@fig-x`, `[@fig:a; @fig:b]`: kept visible as the labels, reported."""
     reporter = doc.context.reporter
     written = ", ".join(f"@{key}" for key in keys)
-    reporter.warning(f"cross-reference {written} is not resolved yet (it prints "
+    reporter.warning(f"cross-reference {written} is not resolved (it prints "
                      f"as {'; '.join(keys)!r})",
                      reporter.locate(*(f"@{key}" for key in keys)), source=NAME)
     shown: list[pf.Inline] = []

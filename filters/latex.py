@@ -18,9 +18,9 @@ equivalent into it:
 - `\\label{x}` an empty Span with the identifier x (an anchor), and a
   `\\label` inside math (`$$a^n \\label{eq:x}$$`) taken out of the formula
   onto a Span around it;
-- `\\ref{x}`, `\\autoref`, `\\eqref`, `\\pageref`, `\\cref`: not resolved yet
-  (a warning), printed as the label x in a Span of class `xref-unresolved`
-  that keeps the command and the label (`reference-type`, `reference`);
+- `\\ref{x}`, `\\autoref`, `\\eqref`, `\\pageref`, `\\cref`: a Span of class
+  `xref-unresolved` holding the label x, that keeps the command and the
+  label (`reference-type`, `reference`) for the crossref filter to resolve;
 - `\\LaTeX`, `\\ldots` and a few other symbols their text;
 - layout commands (`\\newpage`, `\\noindent`, `\\vspace{…}` …) dropped,
   with a warning;
@@ -246,8 +246,6 @@ class _Converter:
             return [pf.Span(identifier=args[0].strip())]
         if name in XREFS:
             label = args[0].strip()
-            self.warn(f"cross-reference {cmd.source.strip()} is not resolved yet "
-                      f"(it prints as {label!r})")
             return [pf.Span(*_words(label), classes=["xref-unresolved"],
                             attributes={"reference-type": name, "reference": label})]
         return self.unknown(cmd)

@@ -33,6 +33,8 @@ class Context:
     citation_records: list = field(default_factory=list)   # citations -> check
     quote_style: str | None = None  # quotes -> refquotes (None: from `lang`)
     quotes_paired: int = 0          # quotes, refquotes -> check
+    cross_references: object | None = None  # crossref -> check, formats:
+    # filters.crossref.Targets, the numbered things and where they are cited
     # A filter's own state during its run:
     options: dict[str, dict] = field(default_factory=dict)  # its metadata options
     cited_at: dict[str, list[str]] = field(default_factory=dict)  # backlinks:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import clock, containment, mathsvg, pandoc, scholarly
+from pubbuild import clock, containment, docxfields, jatsxref, mathsvg, pandoc, scholarly
 from pubbuild.diagnostics import BuildError, Reporter
 from pubbuild.paths import STYLES, TEMPLATES
 
@@ -143,9 +143,10 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
             path = Path(tmp, "reference.docx")
             path.write_bytes(reference)
             args.append(f"--reference-doc={path}")
-        out, _ = pandoc.write(_copy_with_images(doc, job), "docx", args,
-                              file=job.manuscript, env=job.env, sandbox=False)
-    return track_paragraphs(out)
+        out, _ = pandoc.write(docxfields.prepare(_copy_with_images(doc, job)),
+                              "docx", args, file=job.manuscript, env=job.env,
+                              sandbox=False)
+    return docxfields.finish(track_paragraphs(out))
 
 
 def word(doc: pf.Doc, job: Job) -> bytes:
@@ -161,8 +162,9 @@ def jats(doc: pf.Doc, job: Job) -> bytes:
     DTDs in schemas/jats is an error, not an output."""
     from pubbuild import submission
 
-    out, _ = pandoc.write(pandoc.copy(doc), "jats_publishing", ["--standalone"],
-                          file=job.manuscript, env=job.env)
+    out, _ = pandoc.write(jatsxref.prepare(pandoc.copy(doc)), "jats_publishing",
+                          ["--standalone"], file=job.manuscript, env=job.env)
+    out = jatsxref.finish(out)
     errors = submission.validate_jats(out)
     if errors:
         raise BuildError(f"the JATS does not validate: {errors[0]}", job.manuscript)
