@@ -381,7 +381,8 @@ class _Numbering:
         self.counters["eq"] += 1
         number = str(self.counters["eq"])
         self.register(ident, "eq", number, None)
-        return pf.Span(math, pf.Span(pf.Str(f"({number})"), classes=["equation-number"]),
+        shown = pf.Span(pf.Str(f"({number})"), classes=["equation-number"])
+        return pf.Span(math, shown,
                        identifier=ident, classes=["equation"],
                        attributes={"xref-kind": "eq", "xref-number": number,
                                    "xref-alt": f"{self.words['eq-title']} {number}"})
@@ -407,7 +408,7 @@ class _Numbering:
         counts = [0] * 7
         by_header = {}
         for header in headers:
-            if {"unnumbered", "unlisted"} & set(header.classes) or "-" in header.classes:
+            if {"unnumbered", "-"} & set(header.classes):
                 continue
             depth = header.level - top
             counts[depth] += 1

@@ -32,7 +32,15 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import clock, containment, docxfields, jatsxref, mathsvg, pandoc, scholarly
+from pubbuild import (
+    clock,
+    containment,
+    docxfields,
+    jatsxref,
+    mathsvg,
+    pandoc,
+    scholarly,
+)
 from pubbuild.diagnostics import BuildError, Reporter
 from pubbuild.paths import STYLES, TEMPLATES
 
