@@ -211,6 +211,7 @@ def prepare(doc: pf.Doc) -> None:
     numbering = _Numbering(doc, shared, counters)
     doc.content = numbering.blocks(list(doc.content))
     numbering.sections(doc)
+    _collisions(doc, shared)
     if shared.reporter.source:
         shared.reporter.source.rewind()
     _lists(doc, words, shared.cross_references)
@@ -465,7 +466,18 @@ def _take_label(elem) -> str:
             return []
         return None
     elem.walk(take)
+    if found:  # "Residuals \label{x}": no space left where the label stood
+        elem.walk(_strip_trailing_space)
     return found[0] if found else ""
+
+
+def _strip_trailing_space(item, _doc):
+    content = getattr(item, "content", None)
+    if isinstance(item, pf.Inline | pf.Plain | pf.Para | pf.Header) and \
+            content is not None and not isinstance(item, pf.Link):
+        while len(content) and isinstance(content[-1], pf.Space | pf.SoftBreak):
+            content.pop()
+    return None
 
 
 def _caption_inlines(caption) -> list:
@@ -568,13 +580,9 @@ def _cite(cite: pf.Cite, doc):
     index = shared.index
     in_bib = [index is not None and key in index for key in keys]
     line = shared.reporter.locate(*(f"@{key}" for key in keys))
-    for key, target, bib in zip(keys, found, in_bib, strict=True):
-        if target is not None and bib:
-            shared.reporter.error(
-                f"@{key} is both the id of a {_KIND_NAMES[target.kind]} "
-                f"(line {target.line or '?'}) and a key in the bibliography "
-                f"({_bib_place(doc, key)}); rename one", line, source=NAME)
-            return []
+    if any(target is not None and bib for target, bib in zip(found, in_bib,
+                                                             strict=True)):
+        return []  # said once, where the id is (_collisions)
     if not any(found) and not all(TYPED.match(key) and not bib
                                   for key, bib in zip(keys, in_bib, strict=True)):
         return None  # a citation
@@ -604,7 +612,7 @@ def _cite(cite: pf.Cite, doc):
 def _command(span: pf.Span, doc):
     targets: Targets = doc.context.cross_references
     label = span.attributes["reference"]
-    line = doc.context.reporter.locate(f"{{{label}}}")
+    line = doc.context.reporter.locate(f"{{{label}}}", label)
     target = targets.by_id.get(label)
     if target is None:
         return _unknown(span, [label], doc, line)
@@ -618,9 +626,13 @@ def _unknown(elem, keys: list[str], doc, line):
     missing = [key for key in keys if _target_of(key, targets) is None]
     near = sorted({name for key in missing for name in difflib.get_close_matches(
         key, list(targets.by_id), n=3, cutoff=0.5)})
-    hint = f"; nearest ids: {', '.join(near)}" if near else (
-        "; no figure, table, equation, listing or section has an id"
-        if not targets.by_id else "")
+    known = list(targets.by_id)
+    if near:
+        hint = f"; nearest ids: {', '.join(near)}"
+    elif known:
+        hint = f"; known ids: {', '.join(known[:5])}{' …' if len(known) > 5 else ''}"
+    else:
+        hint = "; no figure, table, equation, listing or section has an id"
     doc.context.reporter.warning(
         f"cross-reference to unknown id {', '.join(missing)} (it prints as the "
         f"id){hint}", line, source=NAME)
@@ -688,6 +700,18 @@ def _joiner(position: int, count: int, words: dict) -> list:
     if position == count - 1:
         return [pf.Space(), pf.Str(words["and"]), pf.Space()]
     return [pf.Str(","), pf.Space()]
+
+
+def _collisions(doc, shared) -> None:
+    """An id that is also a bibliography key: `@x` could mean either."""
+    if shared.index is None:
+        return
+    for target in shared.cross_references.by_id.values():
+        if target.id in shared.index:
+            shared.reporter.error(
+                f"id {target.id!r} of a {_KIND_NAMES[target.kind]} is also a key "
+                f"in the bibliography ({_bib_place(doc, target.id)}), so @{target.id} "
+                "could mean either; rename one", target.line, source=NAME)
 
 
 def _bib_place(doc, key: str) -> str:

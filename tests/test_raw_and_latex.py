@@ -112,18 +112,19 @@ def test_each_kept_raw_format_reaches_only_its_writers():
 
 def test_what_is_dropped_or_unresolved_is_said_once_with_its_line(paper):
     source, _, _ = _built(paper)
-    said = [(d.line, d.message) for d in source.reporter.diagnostics
-            if d.source == "latex"]
+    said = [(d.line, d.source, d.message) for d in source.reporter.diagnostics
+            if d.source in ("latex", "crossref")]
     assert said == [
-        (_line(paper, "autoref"), "cross-reference \\autoref{fig:share} is not "
-                                  "resolved yet (it prints as 'fig:share')"),
-        (_line(paper, "{=typst}"), "raw typst block dropped (no output format "
-                                   "of this build uses it)"),
-        (_line(paper, "eqref"), "cross-reference \\eqref{eq:fermat} is not "
-                                "resolved yet (it prints as 'eq:fermat')"),
-        (_line(paper, "mycolour"), "LaTeX command \\mycolour{red} is not "
-                                   "supported here; kept as its text "
-                                   "'mycolour{red}'"),
+        (_line(paper, "{=typst}"), "latex", "raw typst block dropped (no output "
+                                            "format of this build uses it)"),
+        (_line(paper, "mycolour"), "latex", "LaTeX command \\mycolour{red} is not "
+                                            "supported here; kept as its text "
+                                            "'mycolour{red}'"),
+        # \eqref{eq:fermat} resolves (the labelled formula is equation 1);
+        # \autoref{fig:share} names no figure: said, with the nearest id.
+        (_line(paper, "autoref"), "crossref", "cross-reference to unknown id "
+                                              "fig:share (it prints as the id); "
+                                              "known ids: eq:fermat"),
     ]  # the comment goes silently; the openxml is kept for the DOCX
 
 
@@ -132,8 +133,9 @@ def test_the_words_of_the_latex_commands_are_in_the_html(paper):
     markup = formats.html(doc, job).decode("utf-8")
     text = html_text(markup)
     # Before: "On the left side of we see commuters on the train, as described".
-    assert "On the left side of fig:share we see commuters reading on the " \
+    assert "On the left side of ??fig:share we see commuters reading on the " \
            "train, as Vu (2021) described it." in text
+    assert "As (1) shows, nothing is lost" in text  # \eqref, resolved
     assert "<strong>reading</strong>" in markup and "<em>nothing</em>" in markup
     assert "(Vu, 2021, p. 4)" in text  # \citep went through citeproc
     assert "mycolour{red} ink" in text
@@ -141,7 +143,7 @@ def test_the_words_of_the_latex_commands_are_in_the_html(paper):
     assert 'id="eq:fermat"' in markup and "\\label" not in markup
     assert "label" not in markup.split('id="eq:fermat"')[1].split("</math>")[0]
     # The PDF's formula is drawn from the TeX without the label (its alt text).
-    assert 'alt="a^n + b^n = c^n"' in formats.print_html(doc, job)
+    assert 'alt="Equation 1: a^n + b^n = c^n"' in formats.print_html(doc, job)
     # Nothing of the comment, the Typst or the Word markup in a web page.
     assert "Reviewer 2" not in markup and "#set page" not in markup
     assert "w:br" not in markup
@@ -201,14 +203,14 @@ def test_the_real_build_prints_the_words_and_no_latex(paper, tmp_path):
     assert "Traceback" not in result.stderr
     assert "raw typst block dropped" in result.stderr
     text = pdf_text(out / "paper.pdf")
-    assert "On the left side of fig:share we see commuters reading" in text
+    assert "On the left side of ??fig:share we see commuters reading" in text
     assert "nothing is lost" in text and "(Vu, 2021, p. 4)" in text
     assert "\\label" not in text and "Reviewer 2" not in text \
         and "#set page" not in text
     # The formula is drawn (SVG) from its TeX without the label, which it
     # drew as "\label eq : fermat"; the tagged PDF carries that TeX as the
     # formula's alternative text.
-    assert _alternative_texts(out / "paper.pdf") == ["a^n + b^n = c^n"]
+    assert _alternative_texts(out / "paper.pdf") == ["Equation 1: a^n + b^n = c^n"]
 
 
 def _alternative_texts(path: Path) -> list[str]:

@@ -1,4 +1,6 @@
-"""`python build.py check`: every citation, what it resolved to, how it renders."""
+"""`python build.py check`: every citation, what it resolved to, how it renders;
+every numbered figure, table, equation, listing and section, and where it is
+referenced."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ def run(args) -> int:
         keys = ", ".join(record.keys)
         print(f"  {where(source.path, record.line)}: {record.written!r} -> {keys}"
               f"  {shown}", file=out)
+    _cross_references(doc, source, out)
     cited = {key for record in records for key in record.keys}
     _nocite(doc, cited, source)
     entries = [entry for bib in source.bibliographies for entry in bib]
@@ -72,6 +75,77 @@ def run(args) -> int:
           f"{errors} errors, {len(source.reporter.warnings)} warnings", file=out)
     failed = _check_profile(args.profile, doc, source, out) if args.profile else []
     return 1 if errors or failed else 0
+
+
+# The targets a reader is sent to by the text: one nobody refers to is a
+# note. Equations and sections are often numbered without being referred to.
+NOTED = {"fig": "figure", "tbl": "table", "lst": "listing"}
+
+
+def _cross_references(doc: pf.Doc, source: pipeline.Source, out) -> None:
+    """Every target of the crossref filter in document order, its number as
+    the text prints it and the lines that refer to it; nothing when the
+    manuscript has none."""
+    targets = doc.context.cross_references
+    if targets is None or not targets.by_id:
+        return
+    words = doc.context.options["crossref"]
+    print(f"\nCross-references in {where(source.path)}:", file=out)
+    notes = []
+    for target in _in_document_order(targets):
+        referenced = _referenced_lines(target)
+        print(f"  {where(source.path, target.line)}: {target.id}  "
+              f"{_label(target, words)}  {referenced}", file=out)
+        if target.kind in NOTED and not _family_referenced(target, targets):
+            notes.append(source.reporter.report(
+                "note", f"{NOTED[target.kind]} {target.id!r} "
+                f"({_label(target, words)}) is never referenced", target.line,
+                source="crossref"))
+    for note in notes:
+        print(f"  {note}", file=out)
+
+
+def _in_document_order(targets) -> list:
+    """By line: the filter registers a figure with subfigures after them. A
+    target whose line was not found keeps its place after the one before."""
+    keyed, line = [], 0
+    for position, target in enumerate(targets.by_id.values()):
+        line = target.line or line
+        keyed.append((line, position, target))
+    return [target for _, _, target in sorted(keyed, key=lambda k: k[:2])]
+
+
+def _label(target, words: dict) -> str:
+    """"Figure 1", "Figure 2b", "Section 2.1": the caption's label word
+    (a section has none: the reference word), as the filter chose it."""
+    word = (words["sec-prefix"][0] if target.kind == "sec"
+            else words[f"{target.kind}-title"])
+    return f"{word} {target.number}" if target.number else f"{word} (unnumbered)"
+
+
+def _referenced_lines(target) -> str:
+    """"referenced at lines 12, 30"; "?" for a reference whose line was not
+    found (each line once: two references on one line are one place)."""
+    lines = [str(line) for line in sorted({n for n in target.referenced_at if n})]
+    if None in target.referenced_at:
+        lines.append("?")
+    if not lines:
+        return "not referenced"
+    return f"referenced at line{'s' if len(lines) > 1 else ''} {', '.join(lines)}"
+
+
+def _family_referenced(target, targets) -> bool:
+    """Whether the reader is sent to this target: a subfigure ("2b") counts
+    as referenced when its whole figure ("2") is, and the whole figure when
+    one of its subfigures is."""
+    if target.referenced_at:
+        return True
+    if target.kind != "fig":
+        return False
+    stem = target.number.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return any(other.referenced_at for other in targets.by_id.values()
+               if other.kind == "fig"
+               and other.number.rstrip("abcdefghijklmnopqrstuvwxyz") == stem)
 
 
 def _check_profile(name: str, doc: pf.Doc, source: pipeline.Source, out) -> list:
