@@ -732,6 +732,8 @@ def _bib_place(doc, key: str) -> str:
 
 
 def finalize(doc: pf.Doc) -> None:
+    if doc.context.reporter.source:  # the next filter searches from the top
+        doc.context.reporter.source.rewind()
     if doc.context.reporter.echo and doc.context.reporter.errors:
         sys.exit(1)
 

@@ -11,6 +11,20 @@ elsewhere is a move, edited or not), then a word-level diff runs inside
 each pair. A citation is one token, compared by key and locator. Math,
 code and other units (tables, figures) are compared whole.
 
+Numbers are not text. filters/crossref.py numbers figures, tables,
+equations, listings and sections and writes the references to them; a
+figure inserted before two others renumbers them and every reference to
+them, and none of that is a change. So a reference (`Link.xref`) is one
+token keyed by the id it points to and its form ("Figure 1", "1", "(1)"),
+not by its number; a caption label, an equation's number and a heading's
+section number are keyed by what they label ("the label of a figure"), and
+a unit compared whole is compared with those marks standing in for their
+numbers. What is printed for an unchanged token is NEW's element, in NEW's
+numbers; an old reference that is shown (deleted, or in a deleted
+paragraph) is printed in NEW's numbers too, when its target is still there,
+so that the diff reads in one numbering. A reference that now points
+elsewhere is a change.
+
 The result is a panflute document whose changes are Spans with classes
 `insertion` / `deletion` (and `author` / `date` attributes, which pandoc's
 DOCX writer turns into tracked changes), blocks wrapped in Divs
@@ -56,6 +70,10 @@ class Block:
 
     @property
     def text(self) -> str:
+        if isinstance(self.elem, pf.Header):
+            return _heading_text(self.elem)
+        if isinstance(self.elem, pf.Figure):  # the caption, not the alt text too
+            return pf.stringify(self.elem.caption).strip()
         return pf.stringify(self.elem).strip()
 
 
@@ -82,9 +100,18 @@ class Result:
 
 # -- tokens ----------------------------------------------------------------
 
-def tokens_of(inlines, marks=("“", "”", "‘", "’"), depth: int = 0) -> list[Token]:
+def tokens_of(inlines, marks=("“", "”", "‘", "’"), depth: int = 0,
+              numbers: dict[str, str] | None = None) -> list[Token]:
+    """The inlines as tokens; `numbers` (NEW's, by id) renumbers OLD's
+    references for printing."""
     out: list[Token] = []
     for elem in inlines:
+        mark = _mark(elem)
+        if mark is not None:
+            shown = (_renumbered(elem, numbers) if numbers is not None
+                     and mark[0] == "xref" else elem)
+            out.append(Token(mark, shown))
+            continue
         if isinstance(elem, pf.Str):
             out.append(Token(("w", elem.text), elem))
         elif isinstance(elem, pf.Space | pf.SoftBreak):
@@ -95,19 +122,119 @@ def tokens_of(inlines, marks=("“", "”", "‘", "’"), depth: int = 0) -> li
             # The marks are tokens, the words inside are compared one by one.
             opening, closing = marks[2 * (depth % 2)], marks[2 * (depth % 2) + 1]
             out.append(Token(("w", opening), pf.Str(opening)))
-            out.extend(tokens_of(elem.content, marks, depth + 1))
+            out.extend(tokens_of(elem.content, marks, depth + 1, numbers))
             out.append(Token(("w", closing), pf.Str(closing)))
         elif isinstance(elem, pf.Cite):
             out.append(Token(("cite", cite_key(elem)), elem))
         elif isinstance(elem, pf.Span) and "citation" in elem.classes:
             # filters/backlinks.py wraps each Cite in an anchor Span.
-            out.extend(tokens_of(elem.content, marks, depth))
+            out.extend(tokens_of(elem.content, marks, depth, numbers))
         elif isinstance(elem, pf.Math | pf.Code | pf.RawInline):
             out.append(Token((type(elem).__name__, elem.text), elem))
         else:
             url = getattr(elem, "url", "")
-            out.append(Token((type(elem).__name__, pf.stringify(elem), url), elem))
+            out.append(Token((type(elem).__name__, _unit_text(elem), url), elem))
     return out
+
+
+def _mark(elem) -> tuple | None:
+    """The key of a mark filters/crossref.py left, without its number; None
+    for anything else."""
+    if isinstance(elem, pf.Link) and "xref" in elem.classes:
+        # The form is the text around the number: "Figure\u00a0#", "#", "(#)".
+        number = elem.attributes.get("xref-number", "")
+        *before, last = [pf.stringify(item) for item in elem.content] or [""]
+        form = "".join(before) + (last.replace(number, "#", 1) if number else last)
+        return ("xref", elem.attributes.get("xref-id", elem.url),
+                elem.attributes.get("xref-kind", ""), form)
+    if not isinstance(elem, pf.Span):
+        return None
+    if "equation" in elem.classes and elem.identifier:
+        math = "".join(item.text for item in elem.content if isinstance(item, pf.Math))
+        return ("equation", elem.identifier, math)
+    if "xref-label" in elem.classes:
+        # A subfigure's "(a)" is not a figure's "Figure 1".
+        sub = pf.stringify(elem).startswith("(")
+        return ("label", elem.attributes.get("xref-kind", ""), sub)
+    if {"equation-number", "header-section-number"} & set(elem.classes):
+        return ("number",)
+    return None
+
+
+def _unit_text(elem) -> str:
+    """An element's text for comparing it whole: what `pf.stringify` gives,
+    but each cross-reference mark stands for what it marks, not its number
+    (a key, never printed)."""
+    parts: list[str] = []
+
+    def stop(item) -> bool:
+        return isinstance(item, pf.Cite | pf.Quoted) or _mark(item) is not None
+
+    def add(item, _doc) -> None:
+        mark = _mark(item)
+        if mark is not None:
+            parts.append(f"\x00{mark!r}\x00")
+        elif isinstance(item, pf.Cite):
+            parts.append(repr(cite_key(item)))
+        elif isinstance(item, pf.Quoted):
+            parts.append(f"“{_unit_text(item.content)}”")
+        elif hasattr(item, "text"):
+            parts.append(item.text)
+        elif isinstance(item, pf.Space | pf.SoftBreak | pf.LineBreak):
+            parts.append(" ")
+        elif isinstance(item, pf.Block):
+            parts.append("\n\n")
+
+    elem.walk(add, stop_if=stop)
+    return "".join(parts)
+
+
+def _numbers(doc: pf.Doc) -> dict[str, str]:
+    """Every cross-reference target's number in this revision, by id."""
+    found: dict[str, str] = {}
+
+    def look(elem, _doc) -> None:
+        if isinstance(elem, pf.Link) and "xref" in elem.classes:
+            found[elem.attributes.get("xref-id", "")] = elem.attributes.get(
+                "xref-number", "")
+        elif isinstance(elem, pf.Span) and "equation" in elem.classes:
+            found[elem.identifier] = elem.attributes.get("xref-number", "")
+        elif isinstance(elem, pf.Span) and "xref-label" in elem.classes:
+            owner = elem.parent
+            while owner is not None and not isinstance(owner, pf.Figure | pf.Table
+                                                       | pf.Div):
+                owner = owner.parent
+            if owner is not None and owner.identifier:
+                found[owner.identifier] = elem.attributes.get("xref-number", "")
+        elif isinstance(elem, pf.Header) and elem.identifier and elem.content and \
+                _mark(elem.content[0]) == ("number",):
+            found[elem.identifier] = pf.stringify(elem.content[0])
+
+    doc.walk(look)
+    found.pop("", None)
+    return found
+
+
+def _renumbered(link: pf.Link, numbers: dict[str, str]) -> pf.Link:
+    """OLD's reference as NEW numbers its target (a copy); as it was when
+    the target is gone."""
+    old = link.attributes.get("xref-number", "")
+    new = numbers.get(link.attributes.get("xref-id", ""))
+    if new is None or new == old or not old or not link.content or not all(
+            isinstance(item, pf.Str) for item in link.content):
+        return link
+    texts = [item.text for item in link.content]
+    texts[-1] = texts[-1].replace(old, new, 1)
+    return pf.Link(*map(pf.Str, texts), url=link.url, title=link.title,
+                   identifier=link.identifier, classes=list(link.classes),
+                   attributes={**link.attributes, "xref-number": new})
+
+
+def _heading_text(header: pf.Header) -> str:
+    """A heading's words without its section number (which is NEW's or
+    OLD's numbering, not the section's name)."""
+    return "".join(pf.stringify(item) for item in header.content
+                   if _mark(item) != ("number",)).strip()
 
 
 def cite_key(cite: pf.Cite) -> tuple:
@@ -116,8 +243,10 @@ def cite_key(cite: pf.Cite) -> tuple:
                  for c in cite.citations)
 
 
-def blocks_of(doc: pf.Doc) -> tuple[list[Block], dict[str, pf.Div]]:
-    """The body's blocks (sections flattened) and the reference entries."""
+def blocks_of(doc: pf.Doc, numbers: dict[str, str] | None = None
+              ) -> tuple[list[Block], dict[str, pf.Div]]:
+    """The body's blocks (sections flattened) and the reference entries;
+    `numbers`: see `tokens_of`."""
     blocks: list[Block] = []
     references: dict[str, pf.Div] = {}
     section = ""
@@ -135,13 +264,14 @@ def blocks_of(doc: pf.Doc) -> tuple[list[Block], dict[str, pf.Div]]:
                 visit(block.content)  # a plain wrapper: look inside
                 continue
             if isinstance(block, pf.Header):
-                section = pf.stringify(block).strip()
+                section = _heading_text(block)
             content = getattr(block, "content", None)
             if isinstance(block, pf.Para | pf.Plain | pf.Header):
-                tokens = tokens_of(content)
+                tokens = tokens_of(content, numbers=numbers)
             else:  # tables, lists, code blocks, figures: one unit each
                 tokens = [Token(("block", type(block).__name__,
-                                 pf.stringify(block)), None)]
+                                 getattr(block, "identifier", ""),
+                                 _unit_text(block)), None)]
             blocks.append(Block(block, tokens, section))
 
     visit(doc.content)

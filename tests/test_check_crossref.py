@@ -90,7 +90,7 @@ def mixed(tmp_path_factory):
 def test_targets_listed_in_document_order_with_number_and_references(mixed):
     lines = section(mixed.stdout, "Cross-references in")
     # What the reader sees: the id, the label the text prints, and the
-    # lines to look at; two references on line 23 count as one place.
+    # lines to look at; `[@fig-a; @tbl-x]` counts for both.
     assert lines[:6] == [
         "Cross-references in paper.md:",
         "  paper.md:7: sec-method  Section 1  referenced at line 23",
@@ -107,7 +107,7 @@ def test_only_the_unreferenced_figure_gets_a_note(mixed):
     # no note for it; a figure nobody refers to is worth a look.
     assert lines[6:] == [
         "  paper.md:13: note: figure 'fig:b' (Figure 2) is never referenced"]
-    # A note is no warning: the summary and `--strict` are unaffected.
+    # A note is no warning: the summary counts none.
     assert mixed.stdout.rstrip().endswith("0 errors, 0 warnings")
     assert mixed.stderr == ""
 
