@@ -37,6 +37,7 @@ from pubbuild import (
     containment,
     docxfields,
     jatsxref,
+    mathml,
     mathsvg,
     pandoc,
     scholarly,
@@ -76,7 +77,7 @@ class Job:
 
 def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
     """`extra_styles`: more sheets from styles/ (the diff adds diff.css)."""
-    doc = _copy_with_images(doc, job)
+    doc = mathml.with_alt_text(_copy_with_images(doc, job), job.reporter)
     meta = doc.get_metadata(default={})
     doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
         scholarly.head(meta, job.name, clock.iso(job.when)), format="html"))
@@ -123,7 +124,7 @@ def pdf(doc: pf.Doc, job: Job) -> bytes:
 
 def epub(doc: pf.Doc, job: Job) -> bytes:
     # Images as data: URLs: pandoc, in its sandbox, reads no other file.
-    doc = _copy_with_images(doc, job)
+    doc = mathml.with_alt_text(_copy_with_images(doc, job), job.reporter)
     meta = doc.get_metadata(default={})
     if "identifier" not in doc.metadata:
         doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))

@@ -18,6 +18,7 @@ import re
 
 import panflute as pf
 
+from pubbuild import mathml
 from pubbuild.diagnostics import BuildError, Reporter
 
 # ziamath draws in px; at this size 1 em of the text is 16 units.
@@ -39,18 +40,9 @@ def math_to_svg(doc: pf.Doc, reporter: Reporter) -> pf.Doc:
         except Exception as exc:  # ziamath raises plain errors on bad TeX
             raise BuildError(f"cannot typeset math ${elem.text}$: {exc}",
                              reporter.file, reporter.locate(elem.text)) from None
-        return pf.RawInline(_img(svg, _alt(elem), display), format="html")
+        return pf.RawInline(_img(svg, mathml.alt_text(elem), display), format="html")
 
     return doc.walk(action)
-
-
-def _alt(math: pf.Math) -> str:
-    """The TeX, after the equation's number when it has one (a Span of
-    class `equation` with `xref-alt`, filters/crossref.py): "Equation 1: …"."""
-    parent = math.parent
-    if isinstance(parent, pf.Span) and parent.attributes.get("xref-alt"):
-        return f"{parent.attributes['xref-alt']}: {math.text.strip()}"
-    return math.text
 
 
 def _img(svg: str, tex: str, display: bool) -> str:
