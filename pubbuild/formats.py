@@ -125,6 +125,7 @@ def pdf(doc: pf.Doc, job: Job) -> bytes:
 def epub(doc: pf.Doc, job: Job) -> bytes:
     # Images as data: URLs: pandoc, in its sandbox, reads no other file.
     doc = mathml.with_alt_text(_copy_with_images(doc, job), job.reporter)
+    doc = doc.walk(_figure_anchor)
     meta = doc.get_metadata(default={})
     if "identifier" not in doc.metadata:
         doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))
@@ -290,6 +291,20 @@ def _top_heading_level(doc: pf.Doc) -> int:
     """1 when sections start at `#`, 2 when at `##` (the two conventions)."""
     levels = [block.level for block in doc.content if isinstance(block, pf.Header)]
     return min(levels, default=1)
+
+
+def _figure_anchor(elem, _doc):
+    """A figure's id on a div around it, for the EPUB.
+
+    Pandoc's EPUB writer points a link to `#id` at the chapter file that
+    holds the id, but it does not look at a figure's own id: "Figure 1" in
+    one chapter would link to a fragment of its own file that does not
+    exist (EPUBCheck RSC-012). A div's id it does follow.
+    """
+    if isinstance(elem, pf.Figure) and elem.identifier:
+        ident, elem.identifier = elem.identifier, ""
+        return pf.Div(elem, identifier=ident)
+    return None
 
 
 def _footnote_in_place(elem, _doc):
