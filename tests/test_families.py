@@ -13,7 +13,12 @@ ecosystems write them, built in every format with "no words lost".
   `{#tbl:…}`, `{#eq:…}`, `{#sec:…}`, `[@fig:a; @fig:b]`, `-@fig:…`,
   `@Fig:…`, an ordered list from 0, a definition list, a line block, a raw
   `{=comment}` block and parentheses that are not citations ("(Summer
-  2020)").
+  2020)");
+- `manuscripts/mixed/paper.md`: the three cross-reference syntaxes in one
+  paper — Quarto's `{#fig-x}`/`@fig-x`, pandoc-crossref's `{#fig:x}`,
+  `[@fig-a; @fig:b]`, `-@fig:x`, and LaTeX's `\\label`/`\\autoref`/`\\eqref`
+  — with subfigures, a table, two equations and a listing: every number
+  checked in every format.
 
 What a reader would notice if these failed: a sentence, a caption, a table
 cell or a list item of their paper missing from the PDF, the web page, the
@@ -39,6 +44,7 @@ FAMILIES = {
     "joss": HERE / "joss" / "paper.md",
     "quarto": HERE / "quarto" / "index.md",
     "crossref": HERE / "crossref" / "paper.md",
+    "mixed": HERE / "mixed" / "paper.md",
 }
 FORMATS = ("pdf", "html", "epub", "docx")
 
@@ -173,6 +179,10 @@ EXPECTED = {
                   "tally", "doubt", "station", "infrared", "platforms"},
                  {"marchetti", "okwuosa", "reviewer", "supplement", "alpha",
                   "intro"}),
+    "mixed": ({"colonised", "breakwaters", "northern", "southern", "june",
+               "exponentially", "residual", "boats"},
+              {"autoref", "eqref", "label", "haverkamp", "mendes",
+               "varepsilon"}),
 }
 
 
@@ -210,3 +220,76 @@ def test_html_passes_the_nu_checker(build, family, vnu):
 def test_epub_passes_epubcheck(build, family, epubcheck):
     summary, messages = epubcheck(output(build, family, "epub"))
     assert "0 fatals / 0 errors / 0 warnings" in summary, f"{family}:\n{messages}"
+
+
+# -- numbered cross-references, in every format -------------------------------
+# The mixed paper's references as a reader reads them: Quarto's, pandoc-
+# crossref's and LaTeX's, resolved to the same numbers in every output.
+MIXED_SENTENCES = (
+    "Nest sites are mapped in Figure 1 and the yearly totals are in Table 1; "
+    "Figure 2 and Figure 3 show how the colonies changed, and Figures 1 and 2 "
+    "belong side by side.",
+    "The growth model is Equation 1 and its residual (2); Section 2 describes "
+    "the survey and Section 3 its limits.",
+    "The two panels of Figure 4 compare the northern and southern arms; the "
+    "southern one, Figure 4b, shows the gap left by the storm.",
+    "The counting script is Listing 1, after the protocol of Mendes (2016).",
+    "as the dip in 2 suggests",
+)
+MIXED_CAPTIONS = (
+    "Figure 1: Map of the three breakwaters", "Figure 2: Growth of the colonies",
+    "Figure 3: Chicks fledged per nest", "(a) Northern arm.", "(b) Southern arm.",
+    "Figure 4: The two arms of the eastern breakwater.",
+    "Table 1: Nests counted each June.",
+    "Listing 1: Counting nests from the survey sheet.",
+    "1 Introduction", "2 Method", "3 Limits",
+)
+
+
+def _reader_text(path: Path) -> str:
+    # A no-break space joins "Figure" and its number: a space to a reader.
+    # WeasyPrint's hyphen at a line end is undone by output_text already.
+    return " ".join(output_text(path).replace("\u00a0", " ").split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ("pdf", "html", "epub"))
+def test_every_reference_and_caption_has_its_number(build, fmt):
+    text = _reader_text(output(build, "mixed", fmt))
+    missing = [part for part in MIXED_SENTENCES + MIXED_CAPTIONS if part not in text]
+    assert not missing, f"mixed.{fmt}: not as a reader should see it: {missing}"
+    leftovers = [mark for mark in ("??", "fig:", "@fig", "\\label", "\\autoref",
+                                   "\\eqref") if mark in text]
+    assert not leftovers, f"mixed.{fmt}: markup printed as text: {leftovers}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ("html", "epub"))
+def test_references_link_to_their_targets(build, fmt):
+    """"Figure 1" is a link to the figure; in the EPUB, to the chapter file
+    that holds it (EPUBCheck checks that the fragment exists)."""
+    path = output(build, "mixed", fmt)
+    markup = path.read_text(encoding="utf-8") if fmt == "html" else "".join(
+        epub_files(path).values())
+    links = re.findall(r'<a href="([^"]*)" class="xref"[^>]*>([^<]*)</a>', markup)
+    targets: dict[str, str] = {}  # each target's first reference
+    for href, text in links:
+        targets.setdefault(href.rpartition("#")[2], text)
+    assert targets.get("fig-map") == "Figure\u00a01", links
+    assert targets.get("fig-south") == "Figure\u00a04b", links
+    assert targets.get("eq:resid") == "(2)", links
+    assert targets.get("sec:limits") == "Section\u00a03", links
+    for ident in ("fig-map", "fig:growth", "fig:chicks", "fig-south", "tbl-totals",
+                  "eq-growth", "eq:resid", "lst-count", "sec:method", "sec:limits"):
+        assert f'id="{ident}"' in markup, f"{fmt}: no element with id {ident}"
+
+
+@pytest.mark.slow
+def test_equations_are_numbered_in_their_alt_text(build):
+    """A reader who hears the formula hears its number: MathML `alttext` in
+    the web page and e-book, the SVG's alt (tagged PDF) in the print HTML."""
+    html = output(build, "mixed", "html").read_text(encoding="utf-8")
+    assert 'alttext="Equation 1: N(t) = N_0 \\, e^{r t}"' in html
+    assert 'alttext="Equation 2: \\varepsilon_t = N_t - \\hat{N}_t"' in html
+    epub = "".join(epub_files(output(build, "mixed", "epub")).values())
+    assert 'alttext="Equation 2: \\varepsilon_t = N_t - \\hat{N}_t"' in epub
