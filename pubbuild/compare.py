@@ -74,6 +74,8 @@ class Block:
             return _heading_text(self.elem)
         if isinstance(self.elem, pf.Figure):  # the caption, not the alt text too
             return pf.stringify(self.elem.caption).strip()
+        if isinstance(self.elem, pf.Para | pf.Plain):
+            return _text(self.tokens).strip()  # as printed: OLD's in NEW's numbers
         return pf.stringify(self.elem).strip()
 
 
@@ -233,8 +235,28 @@ def _renumbered(link: pf.Link, numbers: dict[str, str]) -> pf.Link:
 def _heading_text(header: pf.Header) -> str:
     """A heading's words without its section number (which is NEW's or
     OLD's numbering, not the section's name)."""
-    return "".join(pf.stringify(item) for item in header.content
-                   if _mark(item) != ("number",)).strip()
+    return "".join(pf.stringify(item) for item in _unnumbered(header)).strip()
+
+
+def _unnumbered(header: pf.Header) -> list:
+    """A heading's inlines without the section number and its space:
+    numbers that appear because a revision first refers to a section (or
+    turns on `number-sections`) rename nothing."""
+    content = list(header.content)
+    if content and _mark(content[0]) == ("number",):
+        content = content[2:] if len(content) > 1 and isinstance(
+            content[1], pf.Space) else content[1:]
+    return content
+
+
+def _section_number(header: pf.Header) -> list:
+    """The heading's section number and its space (new elements), to print
+    before its words; none when unnumbered."""
+    first = header.content[0] if header.content else None
+    if first is None or _mark(first) != ("number",):
+        return []
+    return [pf.Span(pf.Str(pf.stringify(first)), classes=list(first.classes)),
+            pf.Space()]
 
 
 def cite_key(cite: pf.Cite) -> tuple:
@@ -266,7 +288,9 @@ def blocks_of(doc: pf.Doc, numbers: dict[str, str] | None = None
             if isinstance(block, pf.Header):
                 section = _heading_text(block)
             content = getattr(block, "content", None)
-            if isinstance(block, pf.Para | pf.Plain | pf.Header):
+            if isinstance(block, pf.Header):
+                tokens = tokens_of(_unnumbered(block), numbers=numbers)
+            elif isinstance(block, pf.Para | pf.Plain):
                 tokens = tokens_of(content, numbers=numbers)
             else:  # tables, lists, code blocks, figures: one unit each
                 tokens = [Token(("block", type(block).__name__,
@@ -444,6 +468,7 @@ class _Renderer:
         self.changes: list[Change] = []
         self.words = Counter()          # inserted / deleted
         self.citations = Counter()      # added / removed / changed
+        self.xrefs = Counter()          # cross-references: the same
         self.per_section: dict[str, Counter] = {}
 
     # spans
@@ -506,7 +531,21 @@ class _Renderer:
             self.citations["removed"] += 1
             if kind.startswith("text"):
                 kind = "citation removed"
-        return kind
+        return self._xref_kind(gone, came, kind)
+
+    def _xref_kind(self, gone: list[Token], came: list[Token], kind: str) -> str:
+        """A reference that points elsewhere (or is new, or gone); a citation
+        in the same edit names it first. Renumbered ones never get here."""
+        old = [t for t in gone if t.key[0] == "xref"]
+        new = [t for t in came if t.key[0] == "xref"]
+        changed = min(len(old), len(new))
+        self.xrefs["changed"] += changed
+        self.xrefs["added"] += len(new) - changed
+        self.xrefs["removed"] += len(old) - changed
+        if not kind.startswith("text") or not (old or new):
+            return kind
+        return "cross-reference " + ("changed" if changed else
+                                     "added" if new else "removed")
 
     # blocks
     def block(self, pair: Pair, references: pf.Div | None) -> list[pf.Block]:
@@ -535,6 +574,8 @@ class _Renderer:
             change = self.change(block.section, _block_kind(block, pair.kind),
                                  **{"new" if inserted else "old": block.text})
             self._count_cites(block.tokens, "added" if inserted else "removed")
+            self.xrefs["added" if inserted else "removed"] += sum(
+                t.key[0] == "xref" for t in block.tokens)
             self.words[pair.kind] += _words(block.tokens)
             return [pf.Div(self._wrapped(block, span), classes=[f"block-{span}"],
                            identifier=change.anchor)]
@@ -550,8 +591,8 @@ class _Renderer:
         inlines = (self.inline_diff(pair.old.tokens, pair.new.tokens, pair.new.section)
                    if edited else [t.elem for t in pair.new.tokens])
         change = self.change(pair.new.section,
-                             "paragraph moved and edited" if edited else
-                             "paragraph moved", pair.old.text, pair.new.text)
+                             _block_kind(pair.new, "moved and edited" if edited
+                                         else "moved"), pair.old.text, pair.new.text)
         label = pf.Para(pf.Span(pf.Link(
             pf.Str(f"Moved from “{pair.old.section or 'the beginning'}” ↑"),
             url=f"#move-{pair.move}-from"), classes=["move-label"],
@@ -561,11 +602,15 @@ class _Renderer:
                        attributes={"change": change.anchor, "author": self.author,
                                    "date": self.date})]
 
-    def _rebuilt(self, block: Block, inlines: list) -> pf.Block:
+    def _rebuilt(self, block: Block, inlines: list, numbered: bool = False
+                 ) -> pf.Block:
+        """`block` holding `inlines`; a heading's number goes first unless
+        `numbered` (the inlines have it)."""
         elem = block.elem
         if isinstance(elem, pf.Header):
-            return pf.Header(*inlines, level=elem.level, identifier=elem.identifier,
-                             classes=list(elem.classes))
+            number = [] if numbered else _section_number(elem)
+            return pf.Header(*number, *inlines, level=elem.level,
+                             identifier=elem.identifier, classes=list(elem.classes))
         if isinstance(elem, pf.Plain):
             return pf.Plain(*inlines)
         if isinstance(elem, pf.Para):
@@ -575,8 +620,10 @@ class _Renderer:
     def _wrapped(self, block: Block, kind: str) -> pf.Block:
         elem = block.elem
         if isinstance(elem, pf.Header | pf.Para | pf.Plain):
-            marked = self.span(kind, [t.elem for t in block.tokens])
-            return self._rebuilt(block, [marked])
+            # A whole heading, its number too, is inserted or deleted.
+            number = _section_number(elem) if isinstance(elem, pf.Header) else []
+            marked = self.span(kind, [*number, *(t.elem for t in block.tokens)])
+            return self._rebuilt(block, [marked], numbered=True)
         return elem  # a table, a list, code: shown whole inside the marked Div
 
     def _count_cites(self, tokens: list[Token], how: str) -> None:
@@ -584,7 +631,12 @@ class _Renderer:
 
 
 def _block_kind(block: Block, how: str) -> str:
-    noun = "heading" if isinstance(block.elem, pf.Header) else "paragraph"
+    elem = block.elem
+    noun = ("heading" if isinstance(elem, pf.Header) else
+            "figure" if isinstance(elem, pf.Figure) else
+            "table" if isinstance(elem, pf.Table) else
+            "listing" if isinstance(elem, pf.Div) and "listing" in elem.classes else
+            "paragraph")
     return f"{noun} {how}"
 
 
@@ -608,7 +660,8 @@ def compare(old_doc: pf.Doc, new_doc: pf.Doc, *, author: str, date: str,
     """The diff document (NEW's metadata and layout, changes marked)."""
     render = _Renderer(author, date)
     metadata = _metadata(render, old_doc, new_doc)
-    old_blocks, old_refs = blocks_of(old_doc)
+    # OLD's references are shown in NEW's numbers (see the docstring).
+    old_blocks, old_refs = blocks_of(old_doc, numbers=_numbers(new_doc))
     new_blocks, new_refs = blocks_of(new_doc)
     refs_div = next((b.elem for b in new_blocks + old_blocks if _is_refs(b.elem)), None)
     content: list[pf.Block] = []
@@ -624,6 +677,8 @@ def compare(old_doc: pf.Doc, new_doc: pf.Doc, *, author: str, date: str,
         "paragraphs": {section: dict(counts)
                        for section, counts in render.per_section.items()},
         "citations": {k: render.citations[k] for k in ("added", "removed", "changed")},
+        "cross-references": {k: render.xrefs[k]
+                             for k in ("added", "removed", "changed")},
         "references": {k: sum(c.kind == f"reference {k}" for c in render.changes)
                        for k in ("added", "removed", "changed")},
         "metadata": metadata,
@@ -779,6 +834,10 @@ def _summary(render: _Renderer, summary: dict, labels: tuple[str, str]) -> pf.Di
         f"references: {refs['added']} added, {refs['removed']} removed, "
         f"{refs['changed']} changed",
     ]
+    xrefs = summary["cross-references"]
+    if any(xrefs.values()):  # not a line of zeros in a paper without any
+        facts.append(f"cross-references: {xrefs['added']} added, "
+                     f"{xrefs['removed']} removed, {xrefs['changed']} changed")
     if summary["metadata"]:
         facts.append("title block: " + ", ".join(summary["metadata"]) + " changed")
     items = [pf.ListItem(pf.Plain(*_words_of(fact))) for fact in facts]
