@@ -261,6 +261,16 @@ class _Numbering:
         if isinstance(block, pf.Header):
             self.header(block)
             return [block]
+        if isinstance(block, pf.Para) and len(block.content) == 1 and isinstance(
+                block.content[0], pf.Image) and _kind_of(
+                    block.content[0].identifier) == "fig":
+            # `![](map.png){#fig-map}`: no caption, so pandoc made no figure;
+            # Quarto numbers it all the same.
+            image = block.content[0]
+            figure = pf.Figure(pf.Plain(image), identifier=image.identifier)
+            image.identifier = ""
+            self.figure(figure)
+            return [figure]
         if isinstance(block, pf.Para | pf.Plain):
             block.content = self.equations(list(block.content))
             return [block]

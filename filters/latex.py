@@ -9,6 +9,7 @@ equivalent into it:
 - `\\textbf{x}` Strong, `\\emph{x}`/`\\textit{x}` Emph, `\\texttt{x}` Code,
   `\\underline{x}` Underline, `\\url{u}` and `\\href{u}{text}` Links,
   `\\footnote{x}` a Note, `\\section{x}` (and sub-levels) a Header,
+  `equation`, `align`, `gather`, `multline` (starred too) display math,
   `quote`/`quotation` environments a BlockQuote, `center`, `flushleft`,
   `flushright` a Div of that class (any other environment is dropped, with
   a warning), and a tie (`Figure~\\ref`) a no-break space;
@@ -98,13 +99,19 @@ LAYOUT = {"newpage", "clearpage", "pagebreak", "newline", "linebreak", "noindent
 PROSE = {"quote": pf.BlockQuote, "quotation": pf.BlockQuote, "center": None,
          "flushleft": None, "flushright": None}
 ENVIRONMENT = re.compile(
-    r"\A\s*\\begin\{(?P<name>\w+)\}(?P<body>.*)\\end\{(?P=name)\}\s*\Z", re.S)
+    r"\A\s*\\begin\{(?P<name>\w+\*?)\}(?P<body>.*)\\end\{(?P=name)\}\s*\Z", re.S)
 MEASURES = {"vspace", "hspace"}  # their argument is a length, not words
 # Mandatory arguments of the commands converted here (an unknown command
 # takes every group that follows it at once).
 ARITY = {**dict.fromkeys([*STYLES, "texttt", "url", "footnote", "label", *CITES,
                           *XREFS, *SECTIONS, *MEASURES], 1), "href": 2}
 COMMAND = re.compile(r"\\([A-Za-z@]+\*?|.?)", re.S)
+# Display-math environments typed in Markdown -> the environment kept inside
+# the formula (None: the body alone).
+MATH_ENVIRONMENTS = {"equation": None, "equation*": None, "displaymath": None,
+                     "align": "aligned", "align*": "aligned",
+                     "gather": "gathered", "gather*": "gathered",
+                     "multline": "gathered", "multline*": "gathered"}
 LABEL_IN_MATH = re.compile(r"\\label\s*\{([^{}]*)\}")
 
 
@@ -160,10 +167,12 @@ def _convert(elem, block: bool, doc):
     reporter = doc.context.reporter
     line = reporter.locate(elem.text.strip()[:60])
     converter = _Converter(doc, line)
+    environment = ENVIRONMENT.match(elem.text)
+    if environment and environment["name"] in MATH_ENVIRONMENTS:
+        return _display_math(environment, block)
     if not block:
         _tie(elem)
         return converter.inlines(elem.text)
-    environment = ENVIRONMENT.match(elem.text)
     if environment and environment["name"] in PROSE:
         paragraphs = [pf.Para(*converter.inlines(part.strip())) for part in
                       re.split(r"\n\s*\n", environment["body"]) if part.strip()]
@@ -284,6 +293,19 @@ def _cite(cmd: Command, mode: str) -> pf.Cite:
         citations.append(pf.Citation(key, mode=mode, prefix=prefix, suffix=suffix))
     # Shown only by a writer that runs without citeproc: what was written.
     return pf.Cite(*_words(cmd.source.strip()), citations=citations)
+
+
+def _display_math(environment: re.Match, block: bool):
+    """`\\begin{equation}…\\end{equation}` (and `align`, `gather`…): the
+    display formula it is, its `\\label` an anchor around it (numbered by
+    the crossref filter). Alignment environments keep their rows as
+    `aligned`/`gathered`, which every math renderer here knows."""
+    inner = MATH_ENVIRONMENTS[environment["name"]]
+    body = environment["body"].strip()
+    text = f"\\begin{{{inner}}}{body}\\end{{{inner}}}" if inner else body
+    math = pf.Math(text, format="DisplayMath")
+    inlines = _math_label(math) if LABEL_IN_MATH.search(text) else [math]
+    return pf.Para(*inlines) if block else inlines
 
 
 def _math_label(math: pf.Math):
