@@ -556,7 +556,8 @@ def _caption_text(inlines: list) -> list:
 
 
 def _copy(inlines: list) -> list:
-    return [copy.deepcopy(item) for item in inlines]
+    # Not through the parent: a plain deepcopy would copy the whole document.
+    return [copy.deepcopy(item, {id(item.parent): None}) for item in inlines]
 
 
 def _top_level(doc: pf.Doc) -> int:
@@ -589,13 +590,13 @@ def _cite(cite: pf.Cite, doc):
     found = [_target_of(key, targets) for key in keys]
     index = shared.index
     in_bib = [index is not None and key in index for key in keys]
-    line = shared.reporter.locate(*(f"@{key}" for key in keys))
     if any(target is not None and bib for target, bib in zip(found, in_bib,
                                                              strict=True)):
         return []  # said once, where the id is (_collisions)
     if not any(found) and not all(TYPED.match(key) and not bib
                                   for key, bib in zip(keys, in_bib, strict=True)):
         return None  # a citation
+    line = shared.reporter.locate(*(f"@{key}" for key in keys))
     if any(found) and not all(found):
         others = [key for key, target in zip(keys, found, strict=True) if not target]
         if all(TYPED.match(key) for key in others) and not any(in_bib):
