@@ -193,15 +193,14 @@ def track_paragraphs(data: bytes) -> bytes:
     - Every w:ins/w:del gets its own w:id (pandoc repeats them, and Word
       wants annotation ids unique).
 
-    The zip is rewritten member by member with the same entry times.
+    The zip is rewritten member by member with the same entry times
+    (`docxfields.replace_members`).
     """
     from lxml import etree
 
     with zipfile.ZipFile(io.BytesIO(data)) as source:
-        infos = source.infolist()
-        members = {info.filename: source.read(info) for info in infos}
-    root = etree.fromstring(members["word/document.xml"])
-    next_id = 1 + max((int(e.get(f"{W}id")) for e in root.iter()
+        root = etree.fromstring(source.read("word/document.xml"))
+    next_id = 1 + max((int(e.get(f"{W}id")) for e in root.iter(etree.Element)
                        if e.get(f"{W}id", "").isdigit()), default=0)
     for mark in root.iter(f"{W}ins", f"{W}del"):
         mark.set(f"{W}id", str(next_id))
@@ -230,13 +229,8 @@ def track_paragraphs(data: bytes) -> bytes:
             mark.set(f"{W}{name}", first.get(f"{W}{name}", ""))
         mark.set(f"{W}id", str(next_id))
         next_id += 1
-    members["word/document.xml"] = etree.tostring(
-        root, xml_declaration=True, encoding="UTF-8", standalone=True)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for info in infos:
-            target.writestr(info, members[info.filename])
-    return out.getvalue()
+    return docxfields.replace_members(data, {"word/document.xml": etree.tostring(
+        root, xml_declaration=True, encoding="UTF-8", standalone=True)})
 
 
 def epub_identifier(meta: dict) -> str:
