@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import subprocess
 import unicodedata
+import zipfile
 from pathlib import Path
 
 import panflute as pf
@@ -293,3 +294,59 @@ def test_equations_are_numbered_in_their_alt_text(build):
     assert 'alttext="Equation 2: \\varepsilon_t = N_t - \\hat{N}_t"' in html
     epub = "".join(epub_files(output(build, "mixed", "epub")).values())
     assert 'alttext="Equation 2: \\varepsilon_t = N_t - \\hat{N}_t"' in epub
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.mark.slow
+def test_the_word_file_numbers_by_fields(build):
+    """Word shows the same numbers, and they are Word's own: each caption
+    number a SEQ field in a bookmark, each reference a REF field to one, so
+    "Update fields" renumbers after the author inserts a figure in Word."""
+    from lxml import etree
+
+    with zipfile.ZipFile(output(build, "mixed", "docx")) as word:
+        root = etree.fromstring(word.read("word/document.xml"))
+    paragraphs = [" ".join("".join(t.text or "" for t in p.iter(f"{W}t"))
+                           .replace("\u00a0", " ").split())
+                  for p in root.iter(f"{W}p")]
+    text = " ".join(paragraphs)
+    missing = [part for part in MIXED_SENTENCES + MIXED_CAPTIONS if part not in text]
+    assert not missing, f"mixed.docx: not as a reader should see it: {missing}"
+    instructions = [" ".join(i.text.split()) for i in root.iter(f"{W}instrText")]
+    sequences = [i.split()[1] for i in instructions if i.startswith("SEQ ")]
+    assert sorted(sequences) == sorted(["Figure"] * 4 + ["Table", "Listing"]
+                                       + ["Equation"] * 2), instructions
+    bookmarks = {b.get(f"{W}name") for b in root.iter(f"{W}bookmarkStart")}
+    references = [i.split()[1] for i in instructions if i.startswith("REF ")]
+    # Every reference of the paper's text (14 of them) is a field, and each
+    # names a bookmark that exists.
+    assert len(references) == 14, instructions
+    assert set(references) <= bookmarks, set(references) - bookmarks
+
+
+@pytest.mark.slow
+def test_the_jats_types_every_cross_reference(build):
+    """JATS readers (and the journal's converters) link by `rid` and type
+    by `ref-type`: each names an element of its kind, with its label."""
+    from lxml import etree
+
+    out = build("mixed", "jats")
+    tree = etree.parse(str(out / "paper.jats.xml"))
+    elements = {e.get("id"): e for e in tree.iter() if e.get("id")}
+    # A listing is a fig (fig-type="listing"); subfigures a fig-group.
+    kinds = {"fig": ("fig", "fig-group"), "table": ("table-wrap",),
+             "disp-formula": ("disp-formula",), "sec": ("sec",)}
+    # Not the citations (bibr) nor the reference list's links back to them.
+    xrefs = [x for x in tree.iter("xref") if x.get("ref-type") in kinds]
+    assert len(xrefs) == 14, [x.get("alt") for x in xrefs]
+    for xref in xrefs:
+        target = elements.get(xref.get("rid"))
+        assert target is not None, f"xref to a missing id: {xref.get('rid')}"
+        assert target.tag in kinds[xref.get("ref-type")], etree.tostring(xref)
+    labels = [" ".join("".join(label.itertext()).split())
+              for label in tree.iter("label")]
+    for label in ("Figure 1", "Figure 4", "(a)", "(b)", "Table 1", "(1)", "(2)",
+                  "Listing 1"):
+        assert label in [text.replace("\u00a0", " ") for text in labels], labels
