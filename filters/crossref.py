@@ -240,8 +240,9 @@ class _Numbering:
 
     def block(self, block) -> list:
         if isinstance(block, pf.Div) and _figure_id(block) and any(
-                isinstance(child, pf.Figure) for child in block.content):
-            return [self.subfigures(block)]
+                isinstance(child, pf.Figure) or _images_only(child)
+                for child in block.content):
+            return [self.figure_div(block)]
         if isinstance(block, pf.Div) and _kind_of(block.identifier) == "tbl" and (
                 tables := [c for c in block.content if isinstance(c, pf.Table)]):
             tables[0].identifier = block.identifier  # Quarto's table div
@@ -304,22 +305,40 @@ class _Numbering:
         _label_caption(figure.caption, label, "fig", number,
                        "" if parent else self.words["delim"])
 
-    def subfigures(self, div: pf.Div) -> pf.Figure:
-        """Quarto's and pandoc-crossref's figure div: figures and, last, a
-        paragraph that is the whole figure's caption."""
+    def figure_div(self, div: pf.Div) -> pf.Figure:
+        """Quarto's and pandoc-crossref's figure div: images or figures and,
+        last, a paragraph that is the whole figure's caption. One image is
+        a figure with that caption; several are its subfigures."""
+        content = list(div.content)
+        caption_blocks = []
+        if len(content) > 1 and isinstance(content[-1], pf.Para) \
+                and not _images_only(content[-1]):
+            caption_blocks = [pf.Plain(*content.pop().content)]
+        parts: list = []
+        for child in content:
+            if _images_only(child):  # `![](a.png)`: no caption, so no Figure
+                for image in (c for c in child.content if isinstance(c, pf.Image)):
+                    parts.append(pf.Figure(pf.Plain(image),
+                                           identifier=image.identifier))
+                    image.identifier = ""
+            else:
+                parts.append(child)
+        inner = [part for part in parts if isinstance(part, pf.Figure)]
+        _describe(inner, caption_blocks)
+        attributes = {"identifier": div.identifier, "classes": list(div.classes),
+                      "attributes": dict(div.attributes)}
+        if len(parts) == 1 and len(inner) == 1:  # one image: one figure
+            figure = pf.Figure(*inner[0].content, caption=pf.Caption(
+                *caption_blocks) if caption_blocks else inner[0].caption,
+                **attributes)
+            self.figure(figure)
+            return figure
         self.counters["fig"] += 1
         number = str(self.counters["fig"])
-        inner = [child for child in div.content if isinstance(child, pf.Figure)]
-        rest = [child for child in div.content if not isinstance(child, pf.Figure)]
-        caption_blocks = []
-        if rest and isinstance(rest[-1], pf.Para):
-            caption_blocks = [pf.Plain(*rest.pop().content)]
         for index, child in enumerate(inner):
             self.figure(child, parent=number, letter=string.ascii_lowercase[index % 26])
-        outer = pf.Figure(*inner, *rest, caption=pf.Caption(*caption_blocks),
-                          identifier=div.identifier,
-                          classes=["subfigures", *div.classes],
-                          attributes=dict(div.attributes))
+        attributes["classes"].insert(0, "subfigures")
+        outer = pf.Figure(*parts, caption=pf.Caption(*caption_blocks), **attributes)
         self.register(div.identifier, "fig", number, outer.caption)
         label = [pf.Str(self.words["fig-title"]), pf.Str(NBSP), pf.Str(number)]
         _label_caption(outer.caption, label, "fig", number, self.words["delim"])
@@ -328,8 +347,8 @@ class _Numbering:
     def table(self, table: pf.Table) -> None:
         ident = _take_label(table) or table.identifier
         table.identifier = ident
-        if not _caption_inlines(table.caption):
-            return
+        if not _caption_inlines(table.caption) and not ident:
+            return  # neither caption nor id: nothing to number
         self.counters["tbl"] += 1
         number = str(self.counters["tbl"])
         self.register(ident, "tbl", number, table.caption)
@@ -452,6 +471,30 @@ def _mentions_sections(doc, targets: Targets) -> bool:
             found |= target is not None and target.kind == "sec"
     doc.walk(look)
     return found
+
+
+def _describe(figures: list, caption_blocks: list) -> None:
+    """Images without alt text or caption of their own, in a figure div,
+    described by the div's caption ("… (a)" for a subfigure): a PDF/UA
+    figure must have a description."""
+    if not caption_blocks:
+        return
+    described = pf.stringify(caption_blocks[0])
+    for index, figure in enumerate(figures):
+        letter = f" ({string.ascii_lowercase[index % 26]})" if len(figures) > 1 else ""
+        for block in figure.content:
+            for image in getattr(block, "content", []):
+                if isinstance(image, pf.Image) and not image.content \
+                        and not image.attributes.get("alt"):
+                    image.attributes["alt"] = described + letter
+
+
+def _images_only(block) -> bool:
+    """A paragraph of images and nothing else (pandoc makes no Figure of
+    an image without caption, nor of several images on a line)."""
+    return isinstance(block, pf.Para) and any(
+        isinstance(item, pf.Image) for item in block.content) and all(
+        isinstance(item, pf.Image | pf.Space | pf.SoftBreak) for item in block.content)
 
 
 def _figure_id(div: pf.Div) -> bool:
