@@ -235,6 +235,12 @@ class _Numbering:
     def blocks(self, blocks: list) -> list:
         out = []
         for block in blocks:
+            if out and isinstance(out[-1], pf.Header) and _lone_label(block):
+                # `# Method` then `\label{sec:method}` on the next line: the
+                # heading's label, as LaTeX reads it.
+                out[-1].content.append(block.content[0])
+                self.header(out[-1], again=True)
+                continue
             out.extend(self.block(block))
         return out
 
@@ -372,9 +378,11 @@ class _Numbering:
 
     # Headers and equations -----------------------------------------------
 
-    def header(self, header: pf.Header) -> None:
+    def header(self, header: pf.Header, again: bool = False) -> None:
         label = _take_label(header)
         if label:
+            if again:  # registered under its old id already: now the label's
+                self.targets.by_id.pop(header.identifier, None)
             header.identifier = label
         if _kind_of(header.identifier) == "sec" or label:
             self.register(header.identifier, "sec", "", None)
@@ -487,6 +495,13 @@ def _describe(figures: list, caption_blocks: list) -> None:
                 if isinstance(image, pf.Image) and not image.content \
                         and not image.attributes.get("alt"):
                     image.attributes["alt"] = described + letter
+
+
+def _lone_label(block) -> bool:
+    """A paragraph that is only a `\\label{x}` (an empty Span with an id)."""
+    return isinstance(block, pf.Para) and len(block.content) == 1 and isinstance(
+        block.content[0], pf.Span) and not block.content[0].content and bool(
+        block.content[0].identifier or block.content[0].attributes.get("label"))
 
 
 def _images_only(block) -> bool:
