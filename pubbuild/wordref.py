@@ -7,8 +7,18 @@ reference document inside the pinned pandoc and changes exactly that:
 
 - every style's font becomes Times New Roman, the default size 12 pt;
 - paragraphs are double spaced (line 480 twips), without extra space;
+- headings are black and sized by level (14, 13, 12 pt bold; level 3
+  bold italic, deeper levels italic), not pandoc's large blue ones;
+- the abstract is body size under a bold "Abstract";
+- reference list entries hang by 0.5 in with a line's space after each;
+- table cells are single spaced (the table style's paragraph spacing),
+  captions plain roman rather than italic;
 - the section gets a footer with the page number (a PAGE field) and,
   if asked, line numbers (restarting on each page).
+
+Everything else stays pandoc's, so a new pandoc's reference document still
+works; a style this module changes but cannot find is an error, not a
+silently unstyled manuscript.
 
 The result is the same bytes on every run (zip entry times are fixed).
 This module must not know about manuscripts.
@@ -24,15 +34,83 @@ from pubbuild import pandoc
 
 FONT = "Times New Roman"
 FOOTER_ID = "rIdPubbuildFooter"
+# The page number's line is not counted: LibreOffice would number it as
+# line 1 of every page. (Elements in the schema's order, as Word requires.)
 FOOTER = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<w:ftr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<w:p><w:pPr><w:jc w:val="center"/><w:spacing w:line="240" w:lineRule="auto"/>'
-    '</w:pPr><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+    '<w:p><w:pPr><w:suppressLineNumbers/><w:spacing w:line="240" w:lineRule="auto"/>'
+    '<w:jc w:val="center"/></w:pPr><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
     '<w:r><w:instrText xml:space="preserve"> PAGE </w:instrText></w:r>'
     '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r>'
     '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:ftr>')
+
+BLACK = '<w:color w:val="000000" />'
+BOLD = "<w:b /><w:bCs />"
+ITALIC = "<w:i /><w:iCs />"
+# Kept with the text they introduce, and never split across a page.
+KEEP = "<w:keepNext /><w:keepLines />"
+
+
+def _size(points: float) -> str:
+    half = round(points * 2)  # Word sizes are in half-points
+    return f'<w:sz w:val="{half}" /><w:szCs w:val="{half}" />'
+
+
+def _heading(level: int) -> tuple[str, str]:
+    """A heading's (paragraph, run) properties: black Times, one step
+    smaller per level, space above it only (double spacing does the rest)."""
+    before = {1: 480, 2: 360}.get(level, 240)
+    ppr = (f'<w:pPr>{KEEP}<w:spacing w:before="{before}" w:after="0" />'
+           f'<w:outlineLvl w:val="{level - 1}" /></w:pPr>')  # the navigation pane
+    face = {1: BOLD, 2: BOLD, 3: BOLD + ITALIC}.get(level, ITALIC)
+    return ppr, f"<w:rPr>{face}{BLACK}{_size({1: 14, 2: 13}.get(level, 12))}</w:rPr>"
+
+
+# Style id -> (paragraph properties, run properties) replacing pandoc's; None
+# keeps pandoc's, "" removes them (the style then inherits the defaults:
+# Times 12 pt, double spaced). Lengths are twips (720 = 0.5 in).
+RESTYLE: dict[str, tuple[str | None, str | None]] = {
+    **{f"Heading{n}": _heading(n) for n in range(1, 10)},
+    # The linked character styles, so text Word marks with them matches too.
+    **{f"Heading{n}Char": (None, _heading(n)[1]) for n in range(1, 10)},
+    "AbstractTitle": (f'<w:pPr>{KEEP}<w:spacing w:before="240" w:after="0" />'
+                      '<w:jc w:val="center" /></w:pPr>', f"<w:rPr>{BOLD}</w:rPr>"),
+    "Abstract": ('<w:pPr><w:spacing w:before="0" w:after="240" /></w:pPr>', ""),
+    # Hanging indent and a line's space between entries, as reference lists
+    # in manuscripts are set; the line spacing stays double.
+    "Bibliography": ('<w:pPr><w:spacing w:before="0" w:after="240" />'
+                     '<w:ind w:left="720" w:hanging="720" /></w:pPr>', ""),
+    # Captions plain roman, with air between them and the table or figure.
+    "Caption": ('<w:pPr><w:spacing w:before="120" w:after="240" /></w:pPr>', ""),
+    # Cells single spaced: the table style's paragraph spacing applies to the
+    # paragraphs in a table only, and overrides the document's double spacing
+    # but not a paragraph style's own (so tight lists elsewhere stay double).
+    "Table": ('<w:pPr><w:spacing w:before="0" w:after="0" w:line="240" '
+              'w:lineRule="auto" /></w:pPr>', None),
+}
+
+
+def _restyle(styles: str, style_id: str, ppr: str | None, rpr: str | None) -> str:
+    """`styles` with one style's paragraph and run properties replaced,
+    written where the schema wants them (after the name, links and flags,
+    before a table style's own table properties)."""
+    found = re.search(rf'<w:style [^>]*w:styleId="{style_id}">(.*?)</w:style>',
+                      styles, flags=re.S)
+    if found is None:
+        raise ValueError(f"pandoc's reference.docx has no style {style_id!r}")
+    body = found.group(1)
+    split = re.search(r"<w:(?:tblPr|trPr|tcPr|tblStylePr)\b", body)
+    head, tail = (body[:split.start()], body[split.start():]) if split else (body, "")
+    old = {}
+    for tag in ("pPr", "rPr"):
+        block = re.search(rf"<w:{tag}\s*/>|<w:{tag}>.*?</w:{tag}>", head, flags=re.S)
+        old[tag] = block.group(0) if block else ""
+        head = head.replace(old[tag], "", 1) if block else head
+    head = head.rstrip() + (old["pPr"] if ppr is None else ppr) + (
+        old["rPr"] if rpr is None else rpr)
+    return styles[:found.start(1)] + head + tail + styles[found.end(1):]
 
 
 def reference_docx(line_numbers: bool) -> bytes:
@@ -50,6 +128,8 @@ def reference_docx(line_numbers: bool) -> bytes:
     styles = re.sub(r'(<w:style w:type="paragraph" w:styleId="BodyText">.*?)'
                     r'<w:spacing w:before="180" w:after="180" />',
                     r'\1<w:spacing w:before="0" w:after="0" />', styles, flags=re.S)
+    for style_id, (ppr, rpr) in RESTYLE.items():
+        styles = _restyle(styles, style_id, ppr, rpr)
     members["word/styles.xml"] = styles.encode("utf-8")
     document = members["word/document.xml"].decode("utf-8")
     section = (f'<w:sectPr><w:footerReference w:type="default" r:id="{FOOTER_ID}" />'

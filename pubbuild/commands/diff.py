@@ -17,7 +17,7 @@ from pubbuild.paths import STYLES
 
 def run(args) -> int:
     """What changed between two revisions (or two files), in four files."""
-    from pubbuild import compare, pdf, revisions
+    from pubbuild import compare, pdf, revisions, wordref
 
     if not args.files and not args.old:
         raise BuildError("diff needs OLD (a git revision) or --files OLD.md NEW.md")
@@ -58,7 +58,10 @@ def run(args) -> int:
             out / f"{name}.pdf": pdf.render(
                 formats.print_html(result.doc, job), manuscript=new_path,
                 when=job.when, extra=(STYLES / "diff.css",)),
-            out / f"{name}.docx": formats.docx(compare.for_word(result.doc), job),
+            # Set as the submission is, with the line numbers reviewers cite.
+            out / f"{name}.docx": formats.docx(
+                compare.for_word(result.doc), job,
+                wordref.reference_docx(line_numbers=True)),
             out / f"{name}.json": compare.to_json(result, old_rev, new_rev, author,
                                                  date),
         }
