@@ -548,6 +548,11 @@ class _Renderer:
                                      "added" if new else "removed")
 
     # blocks
+    @property
+    def who(self) -> dict[str, str]:
+        """Author and date, for Word's tracked changes (pubbuild/docxtrack.py)."""
+        return {"author": self.author, "date": self.date}
+
     def block(self, pair: Pair, references: pf.Div | None) -> list[pf.Block]:
         if _is_refs((pair.new or pair.old).elem):
             return [references] if references is not None else []
@@ -578,13 +583,14 @@ class _Renderer:
                 t.key[0] == "xref" for t in block.tokens)
             self.words[pair.kind] += _words(block.tokens)
             return [pf.Div(self._wrapped(block, span), classes=[f"block-{span}"],
-                           identifier=change.anchor)]
+                           identifier=change.anchor, attributes=self.who)]
         if pair.kind == "moved-from":
             label = pf.Para(pf.Span(pf.Link(pf.Str(f"Moved to “{pair.to_section}” ↓"),
                                             url=f"#move-{pair.move}"),
                                     classes=["move-label"]))
             return [pf.Div(label, self._wrapped(pair.old, "deletion"),
-                           classes=["moved-from"], identifier=f"move-{pair.move}-from")]
+                           classes=["moved-from"], identifier=f"move-{pair.move}-from",
+                           attributes=self.who)]
         # moved: the new end, with its edits inside (each its own change)
         edited = pair.old.key != pair.new.key
         self.count_block(pair.new.section, "moved")
@@ -872,8 +878,95 @@ def _words_of(text: str) -> list:
 def for_word(doc: pf.Doc) -> pf.Doc:
     """The diff as Word shows tracked changes: no summary (Word has its own
     review pane), and a move as a deletion where it was and an insertion
-    where it is (pandoc has no w:moveFrom/w:moveTo)."""
+    where it is (pandoc has no w:moveFrom/w:moveTo).
+
+    Every inserted or deleted block (a table, a list, code, a figure as
+    much as a paragraph) is bracketed by `docxtrack` markers, with the
+    change's author and date, so that all of it is tracked in Word. A
+    table deleted next to one inserted in its place with the same shape
+    and mostly the same cells (an edited cell or caption: tables are
+    compared whole) becomes one table with its edited cells tracked."""
+    from pubbuild import docxtrack
+
     copy = pandoc.copy(doc)
+    blocks = {"block-insertion": "insertion", "moved-to": "insertion",
+              "block-deletion": "deletion", "moved-from": "deletion"}
+    # Block Divs carry no author and date of their own (a moved-to one
+    # does): the diff's, from any change that has them.
+    found = []
+    copy.walk(lambda e, _d: found.append(e) if isinstance(e, pf.Span | pf.Div)
+              and "author" in e.attributes and not found else None)
+    who = (found[0].attributes["author"], found[0].attributes.get("date", "")
+           ) if found else ("Author", "")
+
+    def rows(table: pf.Table) -> list:
+        parts = [table.head, *table.content, table.foot]
+        return [row for part in parts for row in (
+            [*part.head, *part.content] if isinstance(part, pf.TableBody)
+            else part.content)]
+
+    def shape(table: pf.Table) -> list:
+        return [[(c.rowspan, c.colspan) for c in row.content] for row in rows(table)]
+
+    def cell_diff(old: list, new: list) -> list | None:
+        """`new` blocks with word-level changes from `old`, if both are one
+        paragraph (or none), else None."""
+        if [pf.stringify(b) for b in old] == [pf.stringify(b) for b in new]:
+            return new   # the very list: the cell is unchanged
+        if len(old) > 1 or len(new) > 1 or not all(
+                isinstance(b, pf.Plain | pf.Para) for b in [*old, *new]):
+            return None
+        inlines = _Renderer(*who).inline_diff(
+            tokens_of(old[0].content if old else []),
+            tokens_of(new[0].content if new else []), "", target="-")  # no ids
+        return [(type(new[0]) if new else pf.Plain)(*inlines)]
+
+    def changed_table(first: pf.Block, second: pf.Block) -> pf.Block | None:
+        """A table deleted next to one inserted in its place (a cell or its
+        caption edited: tables are compared whole), as one table whose
+        changed cells are tracked, if they have the same shape."""
+        pair = {}
+        for div in (first, second):
+            if not (isinstance(div, pf.Div) and len(div.content) == 1
+                    and isinstance(div.content[0], pf.Table)):
+                return None
+            for name in ("block-insertion", "block-deletion"):
+                if name in div.classes:
+                    pair[name] = div.content[0]
+        if len(pair) != 2:
+            return None
+        old, new = pair["block-deletion"], pair["block-insertion"]
+        if shape(old) != shape(new):
+            return None
+        cells = [(cell, cell_diff(list(old_cell.content), cell.content))
+                 for old_row, row in zip(rows(old), rows(new), strict=True)
+                 for old_cell, cell in zip(old_row.content, row.content, strict=True)]
+        caption = cell_diff(list(old.caption.content), list(new.caption.content))
+        same = sum(blocks is cell.content for cell, blocks in cells)
+        if (caption is None or any(blocks is None for _, blocks in cells)
+                or same < SIMILAR * len(cells)):   # another table, not an edit
+            return None
+        for cell, blocks in cells:
+            cell.content = blocks
+        new.caption.content = caption
+        new.parent.content = []   # `new` goes to a Div of its own
+        return pf.Div(new, identifier=first.identifier)
+
+    content = list(copy.content)
+    n = 0
+    while n < len(content) - 1:
+        merged = changed_table(content[n], content[n + 1])
+        if merged is not None:
+            content[n:n + 2] = [merged]
+        n += 1
+    copy.content = content
+
+    def marked(div: pf.Div) -> None:
+        kind = next(blocks[c] for c in div.classes if c in blocks)
+        div.content = [pf.RawBlock(docxtrack.begin(
+            kind, div.attributes.get("author", who[0]),
+            div.attributes.get("date", who[1])), format="openxml"),
+            *div.content, pf.RawBlock(docxtrack.end(), format="openxml")]
 
     def action(elem, _doc):
         if isinstance(elem, pf.Div) and "diff-summary" in elem.classes:
@@ -893,6 +986,8 @@ def for_word(doc: pf.Doc) -> pf.Doc:
                     block.content = [pf.Span(*flat, classes=["insertion"], attributes={
                         "author": elem.attributes["author"],
                         "date": elem.attributes["date"]})]
+        if isinstance(elem, pf.Div) and not blocks.keys().isdisjoint(elem.classes):
+            marked(elem)
         return None
 
     return copy.walk(action)

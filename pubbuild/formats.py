@@ -20,11 +20,9 @@ import base64
 import contextlib
 import datetime
 import functools
-import io
 import re
 import tempfile
 import uuid
-import zipfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
@@ -185,52 +183,11 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def track_paragraphs(data: bytes) -> bytes:
-    """Two repairs to pandoc's tracked changes, in word/document.xml.
+    """Tracked changes pandoc's writer cannot make: whole blocks (tables,
+    lists, code, figures) and paragraph marks; unique ids (`docxtrack`)."""
+    from pubbuild import docxtrack
 
-    - A paragraph whose whole text is one insertion (or deletion) gets its
-      paragraph mark tracked too, so that rejecting it in Word removes the
-      paragraph instead of leaving an empty one.
-    - Every w:ins/w:del gets its own w:id (pandoc repeats them, and Word
-      wants annotation ids unique).
-
-    The zip is rewritten member by member with the same entry times
-    (`docxfields.replace_members`).
-    """
-    from lxml import etree
-
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        root = etree.fromstring(source.read("word/document.xml"))
-    next_id = 1 + max((int(e.get(f"{W}id")) for e in root.iter(etree.Element)
-                       if e.get(f"{W}id", "").isdigit()), default=0)
-    for mark in root.iter(f"{W}ins", f"{W}del"):
-        mark.set(f"{W}id", str(next_id))
-        next_id += 1
-    for paragraph in root.iter(f"{W}p"):
-        parts = [child for child in paragraph if child.tag not in (
-            f"{W}pPr", f"{W}bookmarkStart", f"{W}bookmarkEnd")]
-        kinds = {child.tag for child in parts}
-        if len(kinds) != 1 or kinds.isdisjoint({f"{W}ins", f"{W}del"}):
-            continue
-        first = parts[0]
-        properties = paragraph.find(f"{W}pPr")
-        if properties is None:
-            properties = etree.SubElement(paragraph, f"{W}pPr")
-            paragraph.insert(0, properties)
-        run_properties = properties.find(f"{W}rPr")
-        if run_properties is None:
-            run_properties = etree.Element(f"{W}rPr")
-            section = properties.find(f"{W}sectPr")
-            if section is None:
-                properties.append(run_properties)
-            else:
-                section.addprevious(run_properties)
-        mark = etree.SubElement(run_properties, first.tag)
-        for name in ("author", "date"):
-            mark.set(f"{W}{name}", first.get(f"{W}{name}", ""))
-        mark.set(f"{W}id", str(next_id))
-        next_id += 1
-    return docxfields.replace_members(data, {"word/document.xml": etree.tostring(
-        root, xml_declaration=True, encoding="UTF-8", standalone=True)})
+    return docxtrack.track(data)
 
 
 def epub_identifier(meta: dict) -> str:
