@@ -116,6 +116,11 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--force", action="store_true",
                         help="package even if a requirement fails (the failure "
                              "is recorded in MANIFEST.json)")
+    submit.add_argument("--meca", action="store_true",
+                        help="also write OUT/submission.meca: a MECA package "
+                             "(NISO RP-30) for preprint servers and manuscript "
+                             "systems, its manifest.xml naming the JATS as the "
+                             "article metadata")
     submit.set_defaults(run="submit")
     check = commands.add_parser(
         "check", parents=[common],

@@ -22,7 +22,7 @@ NEEDLES = ["Waseem", "Ishaque", "Mudassir", "Mukhtar", "waseemishaque91@gmail.co
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("submit")
-    result = run_build("submit", "--out", str(out))
+    result = run_build("submit", "--meca", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out
 
@@ -193,3 +193,21 @@ def test_the_zip_is_the_same_on_every_build(package, tmp_path):
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "submission.zip").read_bytes() == (
         package / "submission.zip").read_bytes()
+
+
+@pytest.mark.slow
+def test_the_meca_package_carries_the_submission(package):
+    """`--meca`: what a preprint server or manuscript system receives, with
+    the JATS named as the article's metadata and every file listed."""
+    from pubbuild import meca
+
+    data = (package / "submission.meca").read_bytes()
+    assert meca.validate(data) == []
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        names = set(bundle.namelist())
+        manifest = bundle.read("manifest.xml").decode("utf-8")
+    assert {"manifest.xml", "article.jats.xml", "article.pdf", "article.docx",
+            "title-page.pdf", "source/manuscript/article.md"} <= names
+    assert 'item-type="article-metadata"' in manifest
+    assert 'xlink:href="article.jats.xml"' in manifest.split(
+        'item-type="article-metadata"')[1].split("</item>")[0]

@@ -77,10 +77,22 @@ def run(args) -> int:
     files["MANIFEST.json"] = manifest.to_json(listing)
     out = args.out.resolve()
     package = submission.zip_files(files, when.moment)
-    write_all({**{out / "submission" / label: data for label, data in files.items()},
-                 out / "submission.zip": package})
+    written = {**{out / "submission" / label: data for label, data in files.items()},
+               out / "submission.zip": package}
+    if args.meca:
+        from pubbuild import meca
+
+        bundle = meca.bundle(files, output_name(name, "jats"), when.moment)
+        errors = meca.validate(bundle)
+        if errors:
+            raise BuildError(f"the MECA package is not sound: {errors[0]}", source.path)
+        written[out / "submission.meca"] = bundle
+    write_all(written)
     progress.say(f"wrote {display_path(out / 'submission')}/ ({len(files)} files) and "
                  f"{display_path(out / 'submission.zip')} ({size(len(package))})")
+    if args.meca:
+        progress.say(f"wrote {display_path(out / 'submission.meca')} "
+                     f"({size(len(written[out / 'submission.meca']))})")
     return 0
 
 
