@@ -18,7 +18,12 @@ contributions, affiliations, author notes). This filter reads any of:
   `suffix` (at the author's top level or under `name:`), or a literal name
   (`name: {literal: ...}`) printed as written;
 - author notes marked `note-mark: "*"` with a `position`, as journals that
-  print "* Assistant Professor, Department ..., e-mail" at the page foot.
+  print "* Assistant Professor, Department ..., e-mail" at the page foot;
+- CRediT contributions, Quarto's `roles:` (also `role:`): one role or a
+  list, each a string or `{role: degree}` (`investigation: lead`), spelled
+  in any case and with hyphens, dashes or "and" ("writing-original-draft",
+  "Writing - Review and Editing", "conceptualisation"); written out in
+  Quarto's vocabulary ("writing – original draft").
 
 and writes, for the templates:
 
@@ -34,11 +39,14 @@ and writes, for the templates:
   affiliation each (`class: affiliation`), then what `†` and `*` mean
   (`equal-contrib`, `corresponding`), printed under the names;
 - `authors-plain`: the normalised facts as plain strings (`name`, `given`,
-  `family`, `email`, `orcid`, `affiliations`, `affiliation-rors`), for the
-  scholarly metadata in the HTML head (`pubbuild.scholarly`).
+  `family`, `email`, `orcid`, `affiliations`, `affiliation-rors`, and,
+  where given, `id`, `position`, `corresponding`, `equal-contrib`, `roles`),
+  for the scholarly metadata in the HTML head (`pubbuild.scholarly`) and
+  the submission's title page (`pubbuild.titlepage`).
 
 An affiliation reference that names no affiliation is an error; an ORCID or
-ROR id that is malformed, or an affiliation no author names, is a warning.
+ROR id that is malformed, an affiliation no author names, or a role that is
+not one of CRediT's fourteen, is a warning.
 
 Metadata options: none; `authors`, `affiliations` and `affiliation` are
 consumed (removed) so that they don't leak into other writers.
@@ -72,6 +80,14 @@ NAME_PARTS = (("given", "given-names"), ("dropping-particle",),
               ("non-dropping-particle",), ("family", "surname"), ("suffix",))
 ORCID = re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])", re.IGNORECASE)
 ROR = re.compile(r"^(?:https?://ror\.org/)?(0[a-z0-9]{6}\d{2})$", re.IGNORECASE)
+# CRediT's fourteen roles as Quarto writes them, by a key that ignores case,
+# punctuation, British spelling and "and" for "&".
+CREDIT_ROLES = ("conceptualization", "data curation", "formal analysis",
+                "funding acquisition", "investigation", "methodology",
+                "project administration", "resources", "software", "supervision",
+                "validation", "visualization", "writing – original draft",
+                "writing – review & editing")
+CREDIT_DEGREES = ("lead", "equal", "supporting")
 # Without note marks, the byline marks these after the affiliation numbers.
 EQUAL_MARK, CORRESPONDING_MARK = "†", "*"
 
@@ -149,6 +165,8 @@ def _author(raw, registry: _Affiliations, reporter: Reporter) -> dict:
         "equal": _flag(raw, attributes, "equal-contrib", "equal-contributor"),
         "position": str(raw.get("position", "") or ""),
         "affiliations": [registry.resolve(aff) for aff in affiliations],
+        "roles": _roles(raw.get("roles", raw.get("role")), name, reporter),
+        "id": str(raw.get("id", "") or ""),  # what `funding:` refers to
     }
 
 
@@ -175,6 +193,50 @@ def _name(raw: dict) -> tuple[str, str, str]:
 
 def _flag(raw: dict, attributes: dict, *keys: str) -> bool:
     return any(raw.get(key) is True or attributes.get(key) is True for key in keys)
+
+
+def _role_key(text: str) -> str:
+    key = re.sub(r"[^a-z]+", " ", text.lower().replace("&", " and ")).split()
+    key = [w for w in key if w != "and"]
+    # British spellings, and "Writing - Original Draft Preparation" (Elsevier)
+    words = {"conceptualisation": "conceptualization",
+             "visualisation": "visualization", "preparation": ""}
+    return " ".join(w for w in (words.get(w, w) for w in key) if w)
+
+
+ROLE_KEYS = {_role_key(role): role for role in CREDIT_ROLES}
+
+
+def _roles(value, name: str, reporter: Reporter) -> list[str]:
+    """CRediT roles in Quarto's vocabulary, "role (degree)" where a degree
+    is given; an unknown role is left out, with a warning."""
+    if value is None or value == "":
+        return []
+    found = []
+    for item in value if isinstance(value, list) else [value]:
+        pairs = item.items() if isinstance(item, dict) else [(item, None)]
+        for role, degree in pairs:
+            if role in ("role", "name") and isinstance(degree, str):
+                role, degree = degree, None  # {role: investigation}
+            written = " ".join(str(role).split())
+            role = ROLE_KEYS.get(_role_key(written))
+            if role is None:
+                reporter.warning(
+                    f"{written!r} (a role of {name}) is not a CRediT role: left "
+                    f"out (known: {', '.join(CREDIT_ROLES)})",
+                    reporter.locate(written), source=NAME)
+                continue
+            degree = str(degree or "").strip().lower()
+            if degree and degree not in CREDIT_DEGREES:
+                reporter.warning(
+                    f"{degree!r} (the degree of {name}'s role {role!r}) is not "
+                    f"one of {', '.join(CREDIT_DEGREES)}: left out",
+                    reporter.locate(degree), source=NAME)
+                degree = ""
+            entry = f"{role} ({degree})" if degree else role
+            if entry not in found:
+                found.append(entry)
+    return found
 
 
 def _orcid(value, name: str, reporter: Reporter) -> str | None:
@@ -303,6 +365,15 @@ def _plain(author: dict, registry: _Affiliations) -> pf.MetaMap:
     rors = [registry.ror(aff) for aff in author["affiliations"]]
     if any(rors):  # one per affiliation, "" where it has none
         entry["affiliation-rors"] = pf.MetaList(*map(pf.MetaString, rors))
+    if author["id"]:
+        entry["id"] = pf.MetaString(author["id"])
+    if author["position"]:
+        entry["position"] = pf.MetaString(author["position"])
+    for key, flag in (("corresponding", "corresponding"), ("equal-contrib", "equal")):
+        if author[flag]:
+            entry[key] = pf.MetaBool(True)
+    if author["roles"]:
+        entry["roles"] = pf.MetaList(*map(pf.MetaString, author["roles"]))
     return pf.MetaMap(**entry)
 
 

@@ -65,6 +65,10 @@ def _json_ld(meta: dict, authors: list[dict], keywords: list[str], date: str) ->
         data["datePublished"] = date
     if meta.get("doi"):
         data["identifier"] = f"https://doi.org/{meta['doi']}"
+    # Funders and licence: Highwire has no tags for them; schema.org does.
+    data["funder"] = [{"@type": "Organization", "name": name}
+                      for name in funders(meta.get("funding"))]
+    data.update(_licence(meta.get("license"), meta.get("copyright")))
     text = json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False,
                       indent=1)
     # "</" inside a script would end it early.
@@ -95,6 +99,43 @@ def _organisation(name: str, ror: str) -> dict:
     if ror:  # the Research Organization Registry's URL for it
         organisation["identifier"] = ror
     return organisation
+
+
+def funders(funding) -> list[str]:
+    """The funders Quarto's `funding:` names (`awards[].source`, or `source`
+    on the item itself), each once."""
+    found: list[str] = []
+    for item in _list(funding):
+        if not isinstance(item, dict):
+            continue
+        for award in _list(item.get("awards")) or [item]:
+            if not isinstance(award, dict):
+                continue
+            for source in _list(award.get("source")):
+                name = str(source.get("text", "") if isinstance(source, dict)
+                           else source).strip()
+                if name and name not in found:
+                    found.append(name)
+    return found
+
+
+def _licence(licence, copyright_) -> dict:
+    """schema.org's `license` (preferably the licence's URL), and
+    `copyrightHolder`/`copyrightYear` from Quarto's `copyright:`."""
+    data = {}
+    licence = (_list(licence) or [None])[0]
+    if isinstance(licence, dict):
+        licence = licence.get("link") or licence.get("text") or licence.get("type")
+    if licence:
+        data["license"] = str(licence)
+    if isinstance(copyright_, dict):
+        if copyright_.get("holder"):
+            # A name as text: a person or an organisation, the metadata
+            # does not say which.
+            data["copyrightHolder"] = str(copyright_["holder"])
+        if copyright_.get("year"):
+            data["copyrightYear"] = str(copyright_["year"])
+    return data
 
 
 def _list(value) -> list:
