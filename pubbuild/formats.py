@@ -166,13 +166,17 @@ def word(doc: pf.Doc, job: Job) -> bytes:
 
 
 def jats(doc: pf.Doc, job: Job) -> bytes:
-    """JATS Publishing 1.2 XML; a file that does not validate against the
-    DTDs in schemas/jats is an error, not an output."""
-    from pubbuild import submission
+    """JATS Journal Publishing 1.3 XML; a file that does not validate against
+    the DTDs in schemas/jats is an error, not an output."""
+    from pubbuild import jatsmeta, submission
 
-    out, _ = pandoc.write(jatsxref.prepare(pandoc.copy(doc)), "jats_publishing",
-                          ["--standalone"], file=job.manuscript, env=job.env)
-    out = jatsxref.finish(out)
+    private = jatsmeta.prepare(jatsxref.prepare(pandoc.copy(doc)), job.when)
+    # element_citations: the references as structured <element-citation>s
+    # (from the `references` jatsmeta sets), not the style's formatted text.
+    out, _ = pandoc.write(private, "jats_publishing+element_citations",
+                          ["--standalone"],
+                          file=job.manuscript, env=job.env)
+    out = jatsmeta.finish(jatsxref.finish(out))
     errors = submission.validate_jats(out)
     if errors:
         raise BuildError(f"the JATS does not validate: {errors[0]}", job.manuscript)

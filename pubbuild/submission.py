@@ -37,7 +37,7 @@ from pubbuild.paths import JOURNALS, SCHEMAS
 
 KNOWN = {"name", "words-max", "abstract-words-max", "keywords-min", "keywords-max",
          "title-words-max", "required-sections", "csl", "blind", "line-numbers",
-         "mask-self-citations"}
+         "mask-self-citations", "journal"}
 NOT_MAIN_TEXT = (pf.Header, pf.Cite, pf.Note, pf.Caption, pf.Figure, pf.Table)
 ACKNOWLEDGEMENTS = re.compile(r"^acknowledge?ments?$", re.I)
 

@@ -181,7 +181,7 @@ def test_title_page(package):
 def test_jats_validates(package):
     xml = (package / "submission" / "article.jats.xml").read_bytes()
     assert submission.validate_jats(xml) == []
-    assert b"Journal Publishing DTD v1.2" in xml
+    assert b"Journal Publishing DTD v1.3" in xml
     assert xml.count(b"<ref ") == 31
     broken = xml.replace(b"<front>", b"<front><nonsense/>", 1)
     assert submission.validate_jats(broken)  # the check can fail

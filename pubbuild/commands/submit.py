@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import panflute as pf
-
-from pubbuild import formats, manifest, pandoc, pipeline
+from pubbuild import formats, jatsmeta, manifest, pandoc, pipeline, titlepage
 from pubbuild.commands import size
 from pubbuild.diagnostics import BuildError, display_path
 from pubbuild.files import write_all
@@ -39,7 +37,7 @@ def run(args) -> int:
         files[f"{name}.pdf"] = formats.pdf(doc, job)
         files[f"{name}.docx"] = formats.docx(doc, job, reference)
     with progress.stage("title page"):
-        title_page = _title_page(doc)
+        title_page = titlepage.title_page(doc)
         files["title-page.pdf"] = formats.pdf(title_page, job)
         files["title-page.docx"] = formats.docx(title_page, job, reference)
     anonymous = []
@@ -61,7 +59,8 @@ def run(args) -> int:
                 raise BuildError("the anonymised manuscript names an author: "
                                  + leaks[0], source.path)
     with progress.stage("JATS"):
-        files[output_name(name, "jats")] = FORMATS["jats"].write(doc, job)
+        files[output_name(name, "jats")] = FORMATS["jats"].write(
+            jatsmeta.with_journal(doc, profile.get("journal")), job)
     for label, path in inventory.source_files().items():
         files[f"source/{label}"] = path.read_bytes()
     inventory.outputs = {k: v for k, v in files.items() if not k.startswith("source/")}
@@ -94,13 +93,3 @@ def run(args) -> int:
         progress.say(f"wrote {display_path(out / 'submission.meca')} "
                      f"({size(len(written[out / 'submission.meca']))})")
     return 0
-
-
-def _title_page(doc: pf.Doc) -> pf.Doc:
-    """Title, authors, positions, affiliations, e-mail: no text, no abstract."""
-    page = pandoc.copy(doc)
-    page.content = []
-    for key in ("abstract", "keywords"):
-        if key in page.metadata:
-            del page.metadata[key]
-    return page
