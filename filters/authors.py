@@ -40,9 +40,12 @@ and writes, for the templates:
   (`equal-contrib`, `corresponding`), printed under the names;
 - `authors-plain`: the normalised facts as plain strings (`name`, `given`,
   `family`, `email`, `orcid`, `affiliations`, `affiliation-rors`, and,
-  where given, `id`, `position`, `corresponding`, `equal-contrib`, `roles`),
-  for the scholarly metadata in the HTML head (`pubbuild.scholarly`) and
-  the submission's title page (`pubbuild.titlepage`).
+  where given, `id`, `position`, `corresponding`, `equal-contrib`, `roles`;
+  `affiliation-parts`, one map of `department`, `name`, `city`, `country`
+  ... per affiliation, where any has more than a name),
+  for the scholarly metadata in the HTML head (`pubbuild.scholarly`), the
+  submission's title page (`pubbuild.titlepage`) and the JATS front
+  (`pubbuild.jatsmeta`).
 
 An affiliation reference that names no affiliation is an error; an ORCID or
 ROR id that is malformed, an affiliation no author names, or a role that is
@@ -326,6 +329,13 @@ class _Affiliations:
         return ", ".join(str(item[part]) for part in AFFILIATION_PARTS[1:]
                          if item.get(part))
 
+    def parts(self, key: int) -> dict[str, str]:
+        """The affiliation's parts as given (`department`, `name`, `city`,
+        ...), for writers that tag them (JATS `<aff>`)."""
+        item = self._item(key)
+        return {part: " ".join(str(item[part]).split())
+                for part in AFFILIATION_PARTS[1:] if item.get(part)}
+
     def ror(self, key: int) -> str:
         """The affiliation's ROR as a URL, or "" (warned once if malformed)."""
         item = self._item(key)
@@ -365,6 +375,10 @@ def _plain(author: dict, registry: _Affiliations) -> pf.MetaMap:
     rors = [registry.ror(aff) for aff in author["affiliations"]]
     if any(rors):  # one per affiliation, "" where it has none
         entry["affiliation-rors"] = pf.MetaList(*map(pf.MetaString, rors))
+    parts = [registry.parts(aff) for aff in author["affiliations"]]
+    if any(set(p) - {"name"} for p in parts):  # one map per affiliation
+        entry["affiliation-parts"] = pf.MetaList(*(pf.MetaMap(**{
+            key: pf.MetaString(value) for key, value in p.items()}) for p in parts))
     if author["id"]:
         entry["id"] = pf.MetaString(author["id"])
     if author["position"]:

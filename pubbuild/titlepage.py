@@ -69,7 +69,7 @@ def title_page(doc: pf.Doc) -> pf.Doc:
         blocks += [_heading("Author notes"), *notes]
     blocks += [_heading("Word counts and keywords"), *_measures(doc, meta)]
     for title, keys, heading in STATEMENTS:
-        found = _statement(source, meta, keys, heading)
+        found = statement(source, meta, keys, heading)
         if found:
             blocks += [_heading(title), *found]
         if title == "Acknowledgements":  # CRediT follows them, as Elsevier's
@@ -159,7 +159,7 @@ def _measures(doc: pf.Doc, meta: dict) -> list[pf.Block]:
 
 # -- the statements -----------------------------------------------------------
 
-def _statement(doc: pf.Doc, meta: dict, keys: tuple[str, ...],
+def statement(doc: pf.Doc, meta: dict, keys: tuple[str, ...],
                heading: str) -> list[pf.Block]:
     for key in keys:
         if key not in doc.metadata:
@@ -174,20 +174,27 @@ def _funding(value, meta: dict) -> list[pf.Block]:
     """Quarto's `funding:`: a statement, or items with a `statement` and/or
     `awards` (also `source`, `id`, `recipient`/`investigator` on the item
     itself, as Quarto's front matter page writes them)."""
-    blocks = []
     names = {str(a.get("id")): a["name"] for a in meta.get("authors-plain") or []
              if isinstance(a, dict) and a.get("id")}
+    statements, awards = funding_parts(value)
+    return [*(pf.Para(*_text(text)) for text in statements),
+            *(pf.Para(*_text(_award(award, names))) for award in awards)]
+
+
+def funding_parts(value) -> tuple[list[str], list[dict]]:
+    """Quarto's `funding:` as (statements, award maps); the JATS's
+    funding-group reads it too (pubbuild/jatsmeta.py)."""
+    statements, awards = [], []
     for item in _list(value):
         if not isinstance(item, dict):
-            blocks.append(pf.Para(*_text(str(item))))
+            statements.append(str(item))
             continue
         if item.get("statement"):
-            blocks.append(pf.Para(*_text(str(item["statement"]))))
-        awards = _list(item.get("awards")) or ([item] if item.get("source")
-                                               or item.get("id") else [])
-        blocks += [pf.Para(*_text(_award(award, names))) for award in awards
-                   if isinstance(award, dict)]
-    return blocks
+            statements.append(str(item["statement"]))
+        found = _list(item.get("awards")) or (
+            [item] if item.get("source") or item.get("id") else [])
+        awards += [award for award in found if isinstance(award, dict)]
+    return statements, awards
 
 
 def _award(award: dict, names: dict[str, str]) -> str:

@@ -186,3 +186,127 @@ def test_the_manuscripts_own_journal_map_uses_the_profiles_names(tmp_path):
     assert journal.findtext("journal-title-group/journal-title") == "Own Journal"
     assert journal.findtext("issn") == "1234-5679"
     assert journal.findtext("publisher/publisher-name") == "Own Press"
+
+
+# Quarto's funding block and equal contributors, on the same manuscript.
+FUNDED = MANUSCRIPT.replace(
+    "    roles:", "    equal-contributor: true\n    roles:").replace(
+    "  - name: {given: Bo, family: Chen}\n",
+    "  - name: {given: Bo, family: Chen}\n    id: bo\n    equal-contributor: true\n"
+).replace("abstract:", """\
+funding:
+  statement: "Funded by the Example Foundation & others."
+  awards:
+    - id: EX-2024-17
+      name: Lukewarm summits
+      source:
+        text: Example Foundation
+        ror: 02xfw2e90
+      recipient: {ref: bo}
+      investigator: Ana Lima
+abstract:""")
+
+
+@pytest.fixture(scope="module")
+def funded(tmp_path_factory) -> bytes:
+    return _jats(tmp_path_factory.mktemp("funded"), FUNDED)
+
+
+def test_funding_group_says_funder_award_and_recipients(funded):
+    # Crossref and PubMed Central read the funder (by ROR) and the award id
+    # from <award-group>, not from the statement's prose.
+    assert submission.validate_jats(funded) == []
+    meta = etree.fromstring(funded).find("front/article-meta")
+    group = meta.find("funding-group")
+    assert [child.tag for child in group] == ["award-group", "funding-statement"]
+    award = group.find("award-group")
+    source = award.find("funding-source/institution-wrap")
+    assert source.findtext("institution") == "Example Foundation"
+    ror = source.find("institution-id")
+    assert (ror.get("institution-id-type"), ror.text) == (
+        "ror", "https://ror.org/02xfw2e90")
+    assert award.findtext("award-id") == "EX-2024-17"
+    assert award.findtext("award-name") == "Lukewarm summits"
+    # The recipient named by author id gets the author's name parts.
+    assert award.findtext("principal-award-recipient/name/surname") == "Chen"
+    assert award.findtext("principal-investigator/name/surname") == "Lima"
+    assert group.findtext("funding-statement") == (
+        "Funded by the Example Foundation & others.")
+    # Its place in the DTD's order: after the keywords.
+    tags = [child.tag for child in meta]
+    assert tags.index("funding-group") == tags.index("kwd-group") + 1
+
+
+def test_equal_contributors_point_to_one_author_note(funded):
+    meta = etree.fromstring(funded).find("front/article-meta")
+    fn = meta.find("author-notes/fn[@fn-type='equal']")
+    assert fn.findtext("p") == "These authors contributed equally to this work."
+    assert fn.findtext("label") == "†"  # the byline's symbol
+    contribs = meta.findall("contrib-group/contrib")
+    assert [c.get("equal-contrib") for c in contribs] == ["yes", "yes"]
+    assert [c.find("xref[@ref-type='fn']").get("rid") for c in contribs] == [
+        fn.get("id")] * 2
+
+
+def test_affiliations_are_tagged_in_their_parts(meta):
+    # Indexers match institutions by name and ROR, not by a postal string.
+    aff = meta.find("contrib-group/aff")
+    wrap = aff.find("institution-wrap")
+    assert [(i.get("content-type"), i.text) for i in wrap.findall("institution")] == [
+        ("dept", "Department of Sociology"), (None, "University of Example")]
+    assert aff.findtext("city") == "Exampletown"
+    assert aff.findtext("country") == "Norway"
+
+
+NOTE_MARKS = """\
+---
+title: Marks
+author:
+  - name: Waseem Ishaque
+    note-mark: "*"
+    position: Assistant Professor
+    email: w@example.org
+    affiliations:
+      - department: Department of International Relations
+        name: NUML
+        city: Islamabad
+        country: Pakistan
+  - name: Mudassir Mukhtar
+    note-mark: "†"
+    position: Associate Professor
+    affiliations:
+      - department: Department of Mass Communication
+        name: NUML
+        city: Islamabad
+        country: Pakistan
+competing-interests: |
+  The authors declare *no* competing interests.
+
+  None at all.
+bibliography: refs.bib
+csl: apa.csl
+---
+
+Text [@vu2021].
+"""
+
+
+def test_positions_and_competing_interests_are_author_notes(tmp_path):
+    written = _jats(tmp_path, NOTE_MARKS)
+    assert submission.validate_jats(written) == []
+    meta = etree.fromstring(written).find("front/article-meta")
+    # Single-string names stay <string-name>: their parts are unknown.
+    contribs = meta.findall("contrib-group/contrib")
+    assert [c.findtext("string-name") for c in contribs] == [
+        "Waseem Ishaque", "Mudassir Mukhtar"]
+    for contrib, position, mark in zip(
+            contribs, ("Assistant Professor", "Associate Professor"), "*†",
+            strict=True):
+        xref = contrib.find("xref[@ref-type='fn']")
+        assert xref.findtext("sup") == mark
+        fn = meta.find(f"author-notes/fn[@id='{xref.get('rid')}']")
+        assert (fn.findtext("label"), fn.findtext("p")) == (mark, position)
+    coi = meta.find("author-notes/fn[@fn-type='coi-statement']")
+    assert [" ".join("".join(p.itertext()).split()) for p in coi.findall("p")] == [
+        "The authors declare no competing interests.", "None at all."]
+    assert coi.find("p/italic").text == "no"
