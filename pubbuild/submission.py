@@ -36,8 +36,17 @@ from pubbuild.diagnostics import BuildError
 from pubbuild.paths import JOURNALS, SCHEMAS
 
 KNOWN = {"name", "words-max", "abstract-words-max", "keywords-min", "keywords-max",
-         "title-words-max", "required-sections", "csl", "blind", "line-numbers",
+         "title-words-max", "required-sections", "csl", "blind", "anonymise",
+         "line-numbers", "docx", "title-page", "meca", "required-statements",
          "mask-self-citations", "journal"}
+# spacing: 1.5 is a number to YAML, double a word.
+DOCX = {"font": str, "size": (int, float), "spacing": (str, int, float),
+        "line-numbers": bool}
+TITLE_PAGES = ("separate", "first-page", "none")
+# The statements a profile may require, by the names journals' guidelines
+# use; all but author contributions are read as the title page reads them.
+STATEMENTS = ("funding", "acknowledgements", "conflict-of-interest",
+              "data-availability", "code-availability", "author-contributions")
 NOT_MAIN_TEXT = (pf.Header, pf.Cite, pf.Note, pf.Caption, pf.Figure, pf.Table)
 ACKNOWLEDGEMENTS = re.compile(r"^acknowledge?ments?$", re.I)
 
@@ -50,6 +59,33 @@ class Profile:
     def get(self, key: str, default=None):
         return self.settings.get(key, default)
 
+    @property
+    def anonymised(self) -> bool:
+        """Whether an anonymised manuscript goes in (`anonymise:`, or its
+        older name `blind:`); yes unless the profile says no."""
+        return bool(self.settings.get("anonymise", self.settings.get("blind", True)))
+
+    @property
+    def docx(self) -> dict:
+        """The Word files' settings, as `wordref.reference_docx` takes them;
+        `line-numbers:` may also stand at the top level."""
+        settings = dict(self.settings.get("docx") or {})
+        numbered = settings.pop("line-numbers", self.settings.get("line-numbers"))
+        settings["line_numbers"] = bool(numbered)
+        if "spacing" in settings:
+            settings["spacing"] = str(settings["spacing"])
+        return settings
+
+    @property
+    def title_page(self) -> str:
+        """separate (title-page.pdf and .docx), first-page (the manuscript's
+        first page carries it) or none."""
+        return self.settings.get("title-page") or "separate"
+
+    @property
+    def meca(self) -> bool:
+        return bool(self.settings.get("meca"))
+
 
 @dataclass
 class Requirement:
@@ -57,6 +93,7 @@ class Requirement:
     measured: str
     limit: str
     ok: bool
+    kind: str = "limit"  # or "statement": one of STATEMENTS
 
     def __str__(self) -> str:
         mark = "ok  " if self.ok else "FAIL"
@@ -86,7 +123,58 @@ def load_profile(name: str | None) -> Profile:
     if unknown:
         raise BuildError(f"profile has unknown settings: {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(KNOWN))})", path)
+    problem = _problem(settings)
+    if problem:
+        raise BuildError(f"profile: {problem}", path)
     return Profile(path, settings)
+
+
+def _problem(settings: dict) -> str | None:
+    """What is wrong with the values of a profile's settings, if anything."""
+    from pubbuild.wordref import SPACING
+
+    both = [key for key in ("blind", "anonymise") if key in settings]
+    if len(both) == 2 and bool(settings["blind"]) != bool(settings["anonymise"]):
+        return (f"anonymise: {str(settings['anonymise']).lower()} and blind: "
+                f"{str(settings['blind']).lower()} disagree (blind is the older "
+                "name of anonymise: keep one)")
+    docx = settings.get("docx")
+    if docx is not None:
+        if not isinstance(docx, dict):
+            return "docx: is not a mapping (font, size, spacing, line-numbers)"
+        unknown = sorted(set(docx) - set(DOCX))
+        if unknown:
+            return (f"docx: has unknown settings: {', '.join(unknown)} "
+                    f"(known: {', '.join(DOCX)})")
+        for key, kind in DOCX.items():
+            if key in docx and (not isinstance(docx[key], kind)
+                                or kind is not bool and isinstance(docx[key], bool)):
+                return f"docx: {key}: {docx[key]!r} is not a {_kind(kind)}"
+        if "size" in docx and not 6 <= docx["size"] <= 72:
+            return f"docx: size: {docx['size']} is not a font size in points"
+        if "spacing" in docx and str(docx["spacing"]) not in SPACING:
+            return (f"docx: spacing: {docx['spacing']!r} is not one of "
+                    f"{', '.join(SPACING)}")
+        if ("line-numbers" in docx and "line-numbers" in settings
+                and bool(docx["line-numbers"]) != bool(settings["line-numbers"])):
+            return (f"docx: line-numbers: {str(docx['line-numbers']).lower()} and "
+                    "the top-level line-numbers: "
+                    f"{str(settings['line-numbers']).lower()} disagree (keep one)")
+    if settings.get("title-page", "separate") not in TITLE_PAGES:
+        return (f"title-page: {settings['title-page']!r} is not one of "
+                f"{', '.join(TITLE_PAGES)}")
+    wanted = settings.get("required-statements") or []
+    if not isinstance(wanted, list):
+        return "required-statements: is not a list"
+    unknown = [str(name) for name in wanted if name not in STATEMENTS]
+    if unknown:
+        return (f"required-statements: unknown {', '.join(unknown)} "
+                f"(known: {', '.join(STATEMENTS)})")
+    return None
+
+
+def _kind(kind) -> str:
+    return {str: "text", bool: "true or false"}.get(kind, "number")
 
 
 # -- measuring ---------------------------------------------------------------
@@ -172,7 +260,32 @@ def check(profile: Profile, doc: pf.Doc, csl: Path) -> list[Requirement]:
         style = csl.stem
         found.append(Requirement("reference style (CSL)", style, wanted,
                                  style == Path(str(wanted)).stem))
+    for name in profile.get("required-statements") or []:
+        missing = statement_missing(doc, name)
+        found.append(Requirement(f"{name.replace('-', ' ')} statement",
+                                 missing or "present", "required", not missing,
+                                 "statement"))
     return found
+
+
+def statement_missing(doc: pf.Doc, name: str) -> str | None:
+    """Why the manuscript lacks one of STATEMENTS ("missing", "missing for
+    NAME"); None when it has it: what the title page would print."""
+    # Here, not at the top: the title page measures with this module.
+    from pubbuild import titlepage
+
+    meta = doc.get_metadata(default={})
+    if name == "author-contributions":
+        authors = [a for a in meta.get("authors-plain") or [] if isinstance(a, dict)]
+        without = [str(a.get("name", "?")) for a in authors if not a.get("roles")]
+        if not authors or len(without) == len(authors):
+            return "missing (no author has CRediT roles:)"
+        return f"missing for {', '.join(without)}" if without else None
+    for title, keys, heading in titlepage.STATEMENTS:
+        if title.lower().replace(" ", "-") == name:
+            return (None if titlepage.statement(doc, meta, keys, heading)
+                    else "missing")
+    raise ValueError(f"no statement {name!r}")
 
 
 def _headers(doc: pf.Doc) -> list[pf.Header]:

@@ -9,6 +9,8 @@ reference document inside the pinned pandoc and changes exactly that:
 - paragraphs are double spaced (line 480 twips), without extra space;
 - headings are black and sized by level (14, 13, 12 pt bold; level 3
   bold italic, deeper levels italic), not pandoc's large blue ones;
+  (the font, the size and the spacing are parameters, for journals that
+  ask otherwise: headings then step down from two points above the size)
 - the abstract is body size under a bold "Abstract";
 - reference list entries hang by 0.5 in with a line's space after each;
 - table cells are single spaced (the table style's paragraph spacing),
@@ -29,10 +31,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from xml.sax.saxutils import escape
 
 from pubbuild import pandoc
 
 FONT = "Times New Roman"
+SIZE = 12  # points
+# Line spacing as journals name it -> Word's line height in 240ths of a line.
+SPACING = {"double": 480, "1.5": 360, "single": 240}
 FOOTER_ID = "rIdPubbuildFooter"
 # The page number's line is not counted: LibreOffice would number it as
 # line 1 of every page. (Elements in the schema's order, as Word requires.)
@@ -58,23 +64,31 @@ def _size(points: float) -> str:
     return f'<w:sz w:val="{half}" /><w:szCs w:val="{half}" />'
 
 
-def _heading(level: int) -> tuple[str, str]:
+def _heading(level: int, body: float = SIZE) -> tuple[str, str]:
     """A heading's (paragraph, run) properties: black Times, one step
-    smaller per level, space above it only (double spacing does the rest)."""
+    smaller per level down to the body size, space above it only (double
+    spacing does the rest)."""
     before = {1: 480, 2: 360}.get(level, 240)
     ppr = (f'<w:pPr>{KEEP}<w:spacing w:before="{before}" w:after="0" />'
            f'<w:outlineLvl w:val="{level - 1}" /></w:pPr>')  # the navigation pane
     face = {1: BOLD, 2: BOLD, 3: BOLD + ITALIC}.get(level, ITALIC)
-    return ppr, f"<w:rPr>{face}{BLACK}{_size({1: 14, 2: 13}.get(level, 12))}</w:rPr>"
+    points = {1: body + 2, 2: body + 1}.get(level, body)
+    return ppr, f"<w:rPr>{face}{BLACK}{_size(points)}</w:rPr>"
 
 
 # Style id -> (paragraph properties, run properties) replacing pandoc's; None
 # keeps pandoc's, "" removes them (the style then inherits the defaults:
 # Times 12 pt, double spaced). Lengths are twips (720 = 0.5 in).
+def _headings(body: float) -> dict[str, tuple[str, str | None]]:
+    return {
+        **{f"Heading{n}": _heading(n, body) for n in range(1, 10)},
+        # The linked character styles, so text Word marks with them matches too.
+        **{f"Heading{n}Char": (None, _heading(n, body)[1]) for n in range(1, 10)},
+    }
+
+
 RESTYLE: dict[str, tuple[str | None, str | None]] = {
-    **{f"Heading{n}": _heading(n) for n in range(1, 10)},
-    # The linked character styles, so text Word marks with them matches too.
-    **{f"Heading{n}Char": (None, _heading(n)[1]) for n in range(1, 10)},
+    **_headings(SIZE),
     "AbstractTitle": (f'<w:pPr>{KEEP}<w:spacing w:before="240" w:after="0" />'
                       '<w:jc w:val="center" /></w:pPr>', f"<w:rPr>{BOLD}</w:rPr>"),
     "Abstract": ('<w:pPr><w:spacing w:before="0" w:after="240" /></w:pPr>', ""),
@@ -113,22 +127,34 @@ def _restyle(styles: str, style_id: str, ppr: str | None, rpr: str | None) -> st
     return styles[:found.start(1)] + head + tail + styles[found.end(1):]
 
 
-def reference_docx(line_numbers: bool) -> bytes:
+def reference_docx(line_numbers: bool, font: str = FONT, size: float = SIZE,
+                   spacing: str = "double") -> bytes:
+    """The reference document: `font` for every style, `size` points for
+    body text, `spacing` one of SPACING's names."""
+    if spacing not in SPACING:
+        raise ValueError(f"line spacing {spacing!r} is not one of "
+                         f"{', '.join(SPACING)}")
     original, _ = pandoc.run_bytes(["--print-default-data-file", "reference.docx"])
     with zipfile.ZipFile(io.BytesIO(original)) as source:
         infos = source.infolist()
         members = {info.filename: source.read(info) for info in infos}
     styles = members["word/styles.xml"].decode("utf-8")
-    fonts = (f'<w:rFonts w:ascii="{FONT}" w:hAnsi="{FONT}" w:eastAsia="{FONT}" '
-             f'w:cs="{FONT}" />')
-    styles = re.sub(r"<w:rFonts [^>]*/>", fonts, styles)
+    face = escape(font, {'"': "&quot;"})
+    fonts = (f'<w:rFonts w:ascii="{face}" w:hAnsi="{face}" w:eastAsia="{face}" '
+             f'w:cs="{face}" />')
+    styles = re.sub(r"<w:rFonts [^>]*/>", lambda _: fonts, styles)
+    if size != SIZE:  # pandoc's default is ours: its bytes stay as they are
+        styles = re.sub(r"(<w:rPrDefault>.*?)<w:sz [^>]*/>\s*<w:szCs [^>]*/>",
+                        lambda m: m.group(1) + _size(size), styles, count=1,
+                        flags=re.S)
     styles = styles.replace(
         '<w:spacing w:after="200" />',
-        '<w:spacing w:before="0" w:after="0" w:line="480" w:lineRule="auto" />')
+        '<w:spacing w:before="0" w:after="0" '
+        f'w:line="{SPACING[spacing]}" w:lineRule="auto" />')
     styles = re.sub(r'(<w:style w:type="paragraph" w:styleId="BodyText">.*?)'
                     r'<w:spacing w:before="180" w:after="180" />',
                     r'\1<w:spacing w:before="0" w:after="0" />', styles, flags=re.S)
-    for style_id, (ppr, rpr) in RESTYLE.items():
+    for style_id, (ppr, rpr) in {**RESTYLE, **_headings(size)}.items():
         styles = _restyle(styles, style_id, ppr, rpr)
     members["word/styles.xml"] = styles.encode("utf-8")
     document = members["word/document.xml"].decode("utf-8")

@@ -161,6 +161,10 @@ def _check_profile(name: str, doc: pf.Doc, source: pipeline.Source, out) -> list
           "met", file=out)
     for requirement in requirements:
         print(requirement, file=out)
+    statements = [r.name for r in failed if r.kind == "statement"]
+    if statements:
+        print(f"  Missing statements the journal requires: {', '.join(statements)}"
+              " (in the front matter, or as a section with that heading)", file=out)
     for requirement in failed:
         print(f"{display_path(source.path)}: fails {profile.path.stem!r}: "
               f"{requirement.failure}", file=sys.stderr)

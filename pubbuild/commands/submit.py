@@ -31,17 +31,22 @@ def run(args) -> int:
     name = source.path.stem
     inventory, when = pipeline.plan(source, doc)
     job = formats.Job(source.path, name, source.reporter, when.moment)
-    reference = wordref.reference_docx(line_numbers=bool(profile.get("line-numbers")))
+    reference = wordref.reference_docx(**profile.docx)
     files: dict[str, bytes] = {}
+    manuscript = doc
+    if profile.title_page == "first-page":
+        manuscript = pandoc.copy(doc)
+        manuscript.content = [*titlepage.title_page(doc).content, *manuscript.content]
     with progress.stage("manuscript PDF + DOCX"):
-        files[f"{name}.pdf"] = formats.pdf(doc, job)
-        files[f"{name}.docx"] = formats.docx(doc, job, reference)
-    with progress.stage("title page"):
-        title_page = titlepage.title_page(doc)
-        files["title-page.pdf"] = formats.pdf(title_page, job)
-        files["title-page.docx"] = formats.docx(title_page, job, reference)
+        files[f"{name}.pdf"] = formats.pdf(manuscript, job)
+        files[f"{name}.docx"] = formats.docx(manuscript, job, reference)
+    if profile.title_page == "separate":
+        with progress.stage("title page"):
+            title_page = titlepage.title_page(doc)
+            files["title-page.pdf"] = formats.pdf(title_page, job)
+            files["title-page.docx"] = formats.docx(title_page, job, reference)
     anonymous = []
-    if profile.get("blind", True):
+    if profile.anonymised:
         with progress.stage("anonymised PDF + DOCX"):
             authors = submission.authors_of(doc)
             masked = (submission.self_cited(source.index, authors)
@@ -67,6 +72,7 @@ def run(args) -> int:
     listing = inventory.complete()
     listing["submission"] = {
         "profile": profile.path.stem,
+        "title-page": profile.title_page,
         "requirements": [{"name": r.name, "measured": r.measured, "limit": r.limit,
                           "ok": r.ok} for r in requirements],
         "forced": bool(failed),
@@ -78,7 +84,8 @@ def run(args) -> int:
     package = submission.zip_files(files, when.moment)
     written = {**{out / "submission" / label: data for label, data in files.items()},
                out / "submission.zip": package}
-    if args.meca:
+    with_meca = args.meca or profile.meca
+    if with_meca:
         from pubbuild import meca
 
         bundle = meca.bundle(files, output_name(name, "jats"), when.moment)
@@ -89,7 +96,7 @@ def run(args) -> int:
     write_all(written)
     progress.say(f"wrote {display_path(out / 'submission')}/ ({len(files)} files) and "
                  f"{display_path(out / 'submission.zip')} ({size(len(package))})")
-    if args.meca:
+    if with_meca:
         progress.say(f"wrote {display_path(out / 'submission.meca')} "
                      f"({size(len(written[out / 'submission.meca']))})")
     return 0
