@@ -145,6 +145,9 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
     changes (w:ins, w:del) in pandoc's DOCX writer; then `track_paragraphs`
     makes whole inserted or deleted paragraphs tracked as paragraphs.
     `reference`: a reference .docx whose styles, page and footer it uses."""
+    from pubbuild import docxfront  # the title block pandoc's writer leaves out
+
+    doc = docxfront.front(doc)
     with tempfile.TemporaryDirectory(prefix="pubbuild-ref-") as tmp:
         args = _common(doc, job, shift=False)
         if reference is not None:
