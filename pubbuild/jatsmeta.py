@@ -50,6 +50,8 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE article PUBLIC \"[^\"]*\"\s*\"[^\"]*\">")
 _ROOT = re.compile(rb"<article[\s>]")
 
 
+DATA_AVAILABILITY = "data-availability-statement"  # its id, body -> back
+
 def with_journal(doc: pf.Doc, journal: dict | None) -> pf.Doc:
     """A copy of `doc` whose `journal` metadata is the profile's `journal:`
     map (over any the manuscript gives); `doc` itself when there is none."""
@@ -107,6 +109,11 @@ def prepare(doc: pf.Doc, when: datetime.datetime) -> pf.Doc:
         meta["abstract"] = pf.MetaBlocks(pf.Para(*inlines))
     _copyright(doc)
     _references(doc)
+    data = _statement(doc, "Data availability")
+    if data:  # a section at the end of the body; `finish` moves it to <back>
+        doc.content.append(pf.Header(pf.Str("Data"), pf.Space(), pf.Str("availability"),
+                                     level=1, identifier=DATA_AVAILABILITY))
+        doc.content.append(pf.Para(*data.content))
     return doc
 
 
@@ -128,6 +135,7 @@ def finish(xml: bytes) -> bytes:
         # JATS4R: the type in lower case, the id as the ror.org URL.
         if ident.get("institution-id-type", "").lower() == "ror":
             ident.set("institution-id-type", "ror")
+    _data_availability(root)
     front = root.find("front")
     if front is not None:
         _lift(front)
@@ -433,6 +441,21 @@ def _meta(value):
 
 # Optional elements the template writes even when they have nothing to say.
 _OPTIONAL = ("publisher", "journal-title-group", "permissions", "author-notes")
+
+
+def _data_availability(root) -> None:
+    """The data availability statement as JATS4R places it: `<sec
+    sec-type="data-availability">` in `<back>`, after the references."""
+    from lxml import etree
+
+    section = root.find(f"body/sec[@id='{DATA_AVAILABILITY}']")
+    if section is None:
+        return
+    section.set("sec-type", "data-availability")
+    back = root.find("back")
+    if back is None:
+        back = etree.SubElement(root, "back")
+    back.append(section)
 
 
 def _drop_empty(front) -> None:

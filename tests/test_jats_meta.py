@@ -310,3 +310,25 @@ def test_positions_and_competing_interests_are_author_notes(tmp_path):
     assert [" ".join("".join(p.itertext()).split()) for p in coi.findall("p")] == [
         "The authors declare no competing interests.", "None at all."]
     assert coi.find("p/italic").text == "no"
+
+
+def test_data_availability_is_a_back_section(tmp_path):
+    """JATS4R: the statement is `<sec sec-type="data-availability">` in
+    `<back>`, where repositories and indexers look for it."""
+    text = MANUSCRIPT.replace(
+        "abstract: What", "data-availability: The counts are in the *Harbour* "
+        "archive.\nabstract: What")
+    written = _jats(tmp_path, text)
+    assert submission.validate_jats(written) == []
+    root = etree.fromstring(written)
+    section = root.find("back/sec[@sec-type='data-availability']")
+    assert section is not None, etree.tostring(root.find("back"))[:300]
+    assert section.findtext("title") == "Data availability"
+    assert " ".join("".join(section.find("p").itertext()).split()) == \
+        "The counts are in the Harbour archive."
+    assert section.find("p/italic").text == "Harbour"
+    assert root.find("body//sec[@sec-type='data-availability']") is None
+
+
+def test_without_a_statement_there_is_no_such_section(written):
+    assert b"data-availability" not in written
