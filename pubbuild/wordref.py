@@ -84,6 +84,13 @@ def _headings(body: float) -> dict[str, tuple[str, str | None]]:
         **{f"Heading{n}": _heading(n, body) for n in range(1, 10)},
         # The linked character styles, so text Word marks with them matches too.
         **{f"Heading{n}Char": (None, _heading(n, body)[1]) for n in range(1, 10)},
+        # The title a size above the first heading, bold, black: pandoc's is
+        # 28 pt in the theme's face, a poster's title rather than a manuscript's.
+        "Title": (None, f"<w:rPr>{BOLD}{BLACK}{_size(body + 4)}</w:rPr>"),
+        "TitleChar": (None, f"<w:rPr>{BOLD}{BLACK}{_size(body + 4)}</w:rPr>"),
+        # Pandoc bases the names on the title: roman again, at body size.
+        "Author": (None, f'<w:rPr><w:b w:val="0" /><w:bCs w:val="0" />{_size(body)}'
+                         "</w:rPr>"),
     }
 
 

@@ -103,6 +103,15 @@ def test_headings_are_black_and_step_down_by_level(reference):
             "a heading can be left alone at the foot of a page"
 
 
+def test_the_title_is_bold_black_and_a_size_above_the_headings(reference):
+    assert reference.size_pt("Title") == 16, "title in pandoc's 28 pt poster size"
+    assert reference.on("Title", "b"), "title not bold"
+    assert reference.size_pt("Title") > reference.size_pt("Heading1"), \
+        "title no larger than a section heading"
+    assert not reference.on("Author", "b"), "authors' names bold like the title"
+    assert reference.size_pt("Author") == 12, "authors' names not at body size"
+
+
 def test_the_abstract_is_body_size_under_a_bold_heading(reference):
     assert reference.size_pt("Abstract") == reference.size_pt("BodyText") == 12, \
         "abstract smaller than the text"
