@@ -69,7 +69,7 @@ import panflute as pf
 if not __package__:  # run alone (pandoc --filter filters/authors.py)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pubbuild import context
+from pubbuild import context, pandoc
 from pubbuild.diagnostics import BuildError, Reporter
 
 NAME = "authors"
@@ -118,7 +118,7 @@ def finalize(doc: pf.Doc) -> None:
         if key in doc.metadata:
             del doc.metadata[key]
     doc.metadata["author"] = pf.MetaList(
-        *(pf.MetaInlines(*_text(a["name"])) for a in authors))
+        *(pf.MetaInlines(*pandoc.inlines(a["name"])) for a in authors))
     notes_by_mark = any(a["mark"] for a in authors)
     if notes_by_mark:
         byline = [_byline(a, a["mark"] or ",".join(
@@ -352,7 +352,7 @@ class _Affiliations:
 # -- writing ---------------------------------------------------------------
 
 def _byline(author: dict, mark: str) -> pf.MetaMap:
-    entry = {"name": pf.MetaInlines(*_text(author["name"]))}
+    entry = {"name": pf.MetaInlines(*pandoc.inlines(author["name"]))}
     if mark:
         entry["mark"] = pf.MetaString(mark)
     if author["orcid"]:
@@ -402,7 +402,7 @@ def _numbered_mark(author: dict, registry: _Affiliations) -> str:
 def _numbered_notes(authors: list[dict], registry: _Affiliations,
                     reporter: Reporter) -> list[pf.MetaMap]:
     """One note per affiliation, then what the byline's symbols mean."""
-    notes = [_note(str(registry.index(aff)), [*_text(registry.text(aff)), "."],
+    notes = [_note(str(registry.index(aff)), [*pandoc.inlines(registry.text(aff)), "."],
                    "affiliation") for aff in registry.used]
     equal = [a for a in authors if a["equal"]]
     if len(equal) == 1:
@@ -450,21 +450,12 @@ def _mailto(email: str) -> pf.Link:
     return pf.Link(pf.Str(email), url=f"mailto:{email}")
 
 
-def _text(text: str) -> list[pf.Inline]:
-    """Plain text as inlines: words and spaces."""
-    inlines: list[pf.Inline] = []
-    for n, word in enumerate(text.split(" ")):
-        if n:
-            inlines.append(pf.Space())
-        if word:
-            inlines.append(pf.Str(word))
-    return inlines
 
 
 def _inlines(parts: list) -> list[pf.Inline]:
     out: list[pf.Inline] = []
     for part in parts:
-        out.extend(_text(part) if isinstance(part, str) else [part])
+        out.extend(pandoc.inlines(part) if isinstance(part, str) else [part])
     return out
 
 

@@ -340,6 +340,17 @@ def finish(data: bytes) -> bytes:
         root, xml_declaration=True, encoding="UTF-8", standalone=True)})
 
 
+def paragraph_properties(paragraph):
+    """A w:p's w:pPr, made (first, where the schema wants it) if missing."""
+    from lxml import etree
+
+    properties = paragraph.find(f"{W}pPr")
+    if properties is None:
+        properties = etree.Element(f"{W}pPr")
+        paragraph.insert(0, properties)
+    return properties
+
+
 def replace_members(data: bytes, members: dict[str, bytes]) -> bytes:
     """The zip `data` with `members` (name -> bytes) in place of its own:
     every entry rewritten in its order with its own ZipInfo (time,
@@ -402,10 +413,7 @@ def _tab_stops(paragraph) -> None:
     from lxml import etree
 
     width = _column_width(paragraph)
-    properties = paragraph.find(f"{W}pPr")
-    if properties is None:
-        properties = etree.Element(f"{W}pPr")
-        paragraph.insert(0, properties)
+    properties = paragraph_properties(paragraph)
     tabs = properties.find(f"{W}tabs")
     if tabs is None:
         tabs = etree.Element(f"{W}tabs")

@@ -156,10 +156,7 @@ def _mark_paragraph(paragraph, tag: str, author: str, date: str) -> None:
     """Track `paragraph`'s mark (w:pPr/w:rPr/w:ins|w:del), unless it is already."""
     from lxml import etree
 
-    properties = paragraph.find(f"{W}pPr")
-    if properties is None:
-        properties = etree.Element(f"{W}pPr")
-        paragraph.insert(0, properties)
+    properties = docxfields.paragraph_properties(paragraph)
     run_properties = properties.find(f"{W}rPr")
     if run_properties is None:
         run_properties = etree.Element(f"{W}rPr")

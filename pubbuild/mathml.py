@@ -8,15 +8,17 @@ copy of the finished AST becomes the MathML pandoc would write, with an
 "Equation 1: E = mc^2" is what a reader without the picture hears. The PDF
 gives its SVG formulas the same alt text (pubbuild/mathsvg.py).
 
-All formulas are converted in one pandoc run; a document without math
-costs nothing. Pandoc still sees the `<math>` in the raw HTML, so the EPUB
-declares its `mathml` property as before.
+All formulas are converted in one pandoc run, shared by the HTML and the
+EPUB of a build; a document without math costs nothing. Pandoc still
+sees the `<math>` in the raw HTML, so the EPUB declares its `mathml`
+property as before.
 
 This module must not know about the manuscript or the other formats.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -36,6 +38,15 @@ def alt_text(math: pf.Math) -> str:
     return math.text.strip()
 
 
+@functools.lru_cache(maxsize=4)
+def _mathml(formulas: tuple[tuple[str, str], ...], file) -> tuple[str, ...]:
+    """Each (TeX, format) as the `<math>` pandoc's --mathml writes, in one
+    run; remembered, so the HTML and the EPUB of one build share it."""
+    sample = pf.Doc(*(pf.Plain(pf.Math(text, format=kind)) for text, kind in formulas))
+    out, _ = pandoc.write(sample, "html5", ["--mathml"], file=file)
+    return tuple(_MATH.findall(out.decode("utf-8")))
+
+
 def with_alt_text(doc: pf.Doc, reporter: Reporter) -> pf.Doc:
     """`doc` (a private copy) with every Math as MathML carrying `alttext`."""
     found: list[pf.Math] = []
@@ -43,11 +54,8 @@ def with_alt_text(doc: pf.Doc, reporter: Reporter) -> pf.Doc:
              else None)
     if not found:
         return doc
-    # One paragraph per formula, written as pandoc's --mathml would.
-    sample = pf.Doc(*(pf.Plain(pf.Math(math.text, format=math.format))
-                      for math in found))
-    out, _ = pandoc.write(sample, "html5", ["--mathml"], file=reporter.file)
-    written = _MATH.findall(out.decode("utf-8"))
+    written = _mathml(tuple((math.text, math.format) for math in found),
+                      reporter.file)
     if len(written) != len(found):  # not one <math> per formula: leave them
         return doc
     by_id = {id(math): markup for math, markup in zip(found, written, strict=True)}

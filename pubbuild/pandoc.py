@@ -279,6 +279,17 @@ def not_utf8(path: Path, exc: UnicodeDecodeError) -> BuildError:
                       f"{exc.start}); save the file as UTF-8", path, line)
 
 
+def inlines(text: str) -> list[pf.Inline]:
+    """Plain text as inlines: a Str per word, a Space per space."""
+    out: list[pf.Inline] = []
+    for n, word in enumerate(text.split(" ")):
+        if n:
+            out.append(pf.Space())
+        if word:
+            out.append(pf.Str(word))
+    return out
+
+
 def to_json(doc: pf.Doc) -> str:
     stream = io.StringIO()
     pf.dump(doc, stream)

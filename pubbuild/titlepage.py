@@ -27,6 +27,7 @@ import re
 import panflute as pf
 
 from pubbuild import pandoc
+from pubbuild.pandoc import inlines as _text
 from pubbuild.submission import main_text_words, words
 
 # The statements, in the order journals print them: the heading, the
@@ -288,14 +289,6 @@ def _link(url: str, text: str | None = None) -> pf.Link:
     return pf.Link(pf.Str(text or url), url=url)
 
 
-def _text(text: str) -> list[pf.Inline]:
-    inlines: list[pf.Inline] = []
-    for n, word in enumerate(text.split(" ")):
-        if n:
-            inlines.append(pf.Space())
-        if word:
-            inlines.append(pf.Str(word))
-    return inlines
 
 
 def _and(names: list[str]) -> str:
