@@ -31,6 +31,8 @@ from pathlib import Path
 import panflute as pf
 
 from pubbuild import (
+    a11ydocx,
+    a11yhtml,
     clock,
     containment,
     docxfields,
@@ -91,7 +93,7 @@ def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
         "--reference-location=block", HIGHLIGHTING,
         "--section-divs", *_common(doc, job, shift=True)],
         file=job.manuscript, env=job.env)
-    return out
+    return a11yhtml.finish(out)
 
 
 def print_html(doc: pf.Doc, job: Job) -> str:
@@ -157,7 +159,7 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
         out, _ = pandoc.write(docxfields.prepare(_copy_with_images(doc, job)),
                               "docx", args, file=job.manuscript, env=job.env,
                               sandbox=False)
-    return docxfields.finish(track_paragraphs(out))
+    return a11ydocx.finish(docxfields.finish(track_paragraphs(out)))
 
 
 def word(doc: pf.Doc, job: Job) -> bytes:

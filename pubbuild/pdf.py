@@ -38,8 +38,13 @@ PRINT_CSS = STYLES / "print.css"
 
 def render(html: str, *, manuscript: Path, when: datetime.datetime,
            attachments: list[tuple[str, bytes, str]] = (),
-           stylesheet: Path = PRINT_CSS, extra: tuple[Path, ...] = ()) -> bytes:
+           stylesheet: Path = PRINT_CSS, extra: tuple[Path, ...] = (),
+           on_layout=None) -> bytes:
     """The PDF of `html`; images resolve against the manuscript's folder.
+
+    `on_layout`, if given, is called with WeasyPrint's laid-out document
+    (its pages) before the PDF is written: the EPUB's page list is taken
+    from it (pubbuild.pagelist).
 
     `attachments` are (name, data, relationship) embedded as associated
     files (the catalog's /AF, as PDF/A-3 defines them), dated `when`. The
@@ -77,6 +82,8 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
             rendered = _made_up(html, lambda markup: weasyprint.HTML(
                 string=markup, base_url=f"{manuscript.parent}/",
                 url_fetcher=fetcher).render(font_config=fonts, **options))
+            if on_layout is not None:
+                on_layout(rendered)
             rendered.write_pdf(out, finisher=lambda _doc, pdf: _associate(
                 pdf, relationships), **options)
     except FatalURLFetchingError as exc:
