@@ -140,3 +140,33 @@ def epubcheck():
         return summary, output
 
     return check
+
+
+# -- the accessibility checkers ---------------------------------------------
+# axe-core (in Chromium) and Ace by DAISY, from tests/a11y/package-lock.json
+# with the Node.js of requirements.txt; Chromium from Debian (a11y_tools).
+
+
+@pytest.fixture(scope="session")
+def axe():
+    """axe(files, width, dark=False) -> {file: violations}: axe-core 4 at
+    WCAG 2.1 A/AA and best practice, in headless Chromium."""
+    import a11y_tools
+
+    a11y_tools.node_modules()
+    a11y_tools.chromium()
+    return a11y_tools.run_axe
+
+
+@pytest.fixture(scope="session")
+def ace(tmp_path_factory):
+    """ace(epub) -> Ace by DAISY's report (its report.json, as a dict)."""
+    import a11y_tools
+
+    a11y_tools.node_modules()
+    a11y_tools.chromium()
+
+    def check(epub: Path) -> dict:
+        return a11y_tools.run_ace(epub, tmp_path_factory.mktemp("ace"))
+
+    return check
