@@ -125,10 +125,16 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", parents=[common],
         help="list every citation, what it resolved to and how it renders; "
-             "report bibliography problems; exit 1 on any error")
+             "report bibliography and accessibility problems; exit 1 on any "
+             "error")
     check.add_argument("--profile", metavar="NAME",
                        help="also check against a journal profile (journals/NAME"
                             ".yaml or a path): each requirement, measured")
+    check.add_argument("--accessibility", action="store_true",
+                       help="report only what readers with assistive technology "
+                            "would miss: images without alt text, tables without "
+                            "a header row, skipped heading levels, links that "
+                            "say nothing (with --strict, exit 1 on any)")
     check.set_defaults(run="check")
     styles = commands.add_parser(
         "styles",

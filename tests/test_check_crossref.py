@@ -177,10 +177,11 @@ total = sum(counts)
 def test_no_section_without_targets(tmp_path: Path):
     result = check(tmp_path, ARTICLE_LIKE, "a.svg")
     assert "Cross-references" not in result.stdout
-    # The report reads as it did before cross-references existed.
+    # The report reads as it did before cross-references existed (and the
+    # accessibility section, which came after).
     headings = [block.splitlines()[0] for block in result.stdout.split("\n\n")]
     assert [h.split(" (")[0].split(":")[0] for h in headings] == [
         "Citations in paper.md", "Tolerant matches", "Quotations",
-        "Other warnings", "1 citations"]
+        "Other warnings", "Accessibility", "1 citations"]
     assert result.stdout.rstrip().endswith("1 of 1 entries cited; 0 errors, "
                                            "0 warnings")

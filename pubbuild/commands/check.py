@@ -1,6 +1,7 @@
 """`python build.py check`: every citation, what it resolved to, how it renders;
 every numbered figure, table, equation, listing and section, and where it is
-referenced."""
+referenced; what readers with assistive technology would miss
+(`pubbuild.a11ycheck`). `--accessibility` prints only the last."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import sys
 
 import panflute as pf
 
-from pubbuild import pipeline
-from pubbuild.diagnostics import display_path, where
+from pubbuild import a11ycheck, pipeline
+from pubbuild.diagnostics import Reporter, display_path, where
 
 
 def _by_line(diagnostic) -> int:
@@ -18,6 +19,9 @@ def _by_line(diagnostic) -> int:
 
 def run(args) -> int:
     source = pipeline.read(args.manuscript, args.csl)
+    if getattr(args, "accessibility", False):
+        doc = pipeline.run_filters(source, through_citeproc=False)
+        return _accessibility(doc, source, sys.stdout, args.strict, indent="")
     from pubbuild import bibliography
 
     for bib in source.bibliographies:
@@ -65,6 +69,7 @@ def run(args) -> int:
     # pick them up; the report above stays on stdout.
     for diagnostic in source.reporter.errors:
         print(diagnostic, file=sys.stderr)
+    failed_a11y = _accessibility(doc, source, out, args.strict, indent="  ")
     kinds = {kind: sum(r.kind == kind for r in records)
              for kind in ("link", "text", "narrative", "pandoc")}
     used = sum(entry.key in cited for entry in entries)
@@ -74,7 +79,32 @@ def run(args) -> int:
           f"{kinds['pandoc']} [@key]); {used} of {len(entries)} entries cited; "
           f"{errors} errors, {len(source.reporter.warnings)} warnings", file=out)
     failed = _check_profile(args.profile, doc, source, out) if args.profile else []
-    return 1 if errors or failed else 0
+    return 1 if errors or failed or failed_a11y else 0
+
+
+def _accessibility(doc: pf.Doc, source: pipeline.Source, out, strict: bool,
+                   indent: str) -> int:
+    """The accessibility report and its summary line (the lines indented
+    under it in the whole report); 1 if `strict` and it has a warning (each
+    then also on stderr as an error), else 0. Its own Reporter: the
+    citation report's counts stay the citations'."""
+    text = source.reporter.source
+    if text is not None:
+        text.rewind()  # the filters walked it; this walk starts at the top
+    reporter = Reporter(text)
+    found = a11ycheck.check(doc, reporter)
+    if indent:  # a section of the whole report: the summary is its heading
+        print(f"\n{found.summary()}", file=out)
+    for diagnostic in reporter.diagnostics:
+        print(f"{indent}{diagnostic}", file=out)
+    if not indent:  # the report on its own: the summary ends it
+        print(found.summary(), file=out)
+    if not (strict and reporter.warnings):
+        return 0
+    for diagnostic in reporter.warnings:
+        print(f"{str(diagnostic).replace(': warning: ', ': error: ', 1)} (--strict)",
+              file=sys.stderr)
+    return 1
 
 
 # The targets a reader is sent to by the text: one nobody refers to is a
