@@ -5,7 +5,7 @@
 // Opens each file (file:// URL) at WIDTH x 900 CSS pixels (with --dark, as
 // a reader who asked for a dark colour scheme sees it), runs axe-core
 // with the WCAG 2.0/2.1 A and AA rules and the best practices, and prints
-// one JSON object: {file: {violations: [...], incomplete: n}}. Chromium
+// one JSON object: {file: {axe: version, violations: [...]}}. Chromium
 // is started with no network use (the flags the machine's notes give).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
