@@ -9,7 +9,7 @@ need too. What differs per format is only how it is printed:
 - print HTML (for WeasyPrint): math as SVG images (`mathsvg`), footnotes
   kept in place so WeasyPrint can set them at the page foot, a running head;
 - EPUB 3: pandoc's EPUB writer, MathML, one file per top-level section, a
-  stable identifier.
+  stable identifier, accessibility metadata and the PDF's page list.
 
 This module must not know about the manuscript's own content.
 """
@@ -24,6 +24,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,11 @@ class Job:
     attachments: list = field(default_factory=list)
     # A context manager per named stage, for the progress lines (none here).
     stage: Callable[[str], ContextManager] = lambda _name: contextlib.nullcontext()
+    # Where the PDF's pages start (pubbuild.pagelist.PageStart), when this
+    # job makes the PDF and the EPUB: the PDF's render fulfils it, the
+    # EPUB's writer, in its thread, waits for it. Without it the EPUB's
+    # writer lays the pages out itself.
+    pages: Future | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -112,23 +118,48 @@ def print_html(doc: pf.Doc, job: Job) -> str:
 
 
 def pdf(doc: pf.Doc, job: Job) -> bytes:
-    """The print HTML, rendered by WeasyPrint, with the job's attachments."""
-    from pubbuild import pdf as weasyprint
+    """The print HTML, rendered by WeasyPrint, with the job's attachments;
+    where its pages start goes to the EPUB's writer (`Job.pages`)."""
+    pages = job.pages
+    try:
+        from pubbuild import pagelist
+        from pubbuild import pdf as weasyprint
 
-    with job.stage("print HTML (pandoc, SVG math)"):
-        printable = print_html(doc, job)
-    with job.stage("PDF (WeasyPrint)"):
-        return weasyprint.render(printable, manuscript=job.manuscript, when=job.when,
-                                 attachments=job.attachments)
+        with job.stage("print HTML (pandoc, SVG math)"):
+            printable = print_html(doc, job)
+        with job.stage("PDF (WeasyPrint)"):
+            return weasyprint.render(
+                printable, manuscript=job.manuscript, when=job.when,
+                attachments=job.attachments,
+                on_layout=None if pages is None else lambda document:
+                pages.set_result(pagelist.page_starts(document)))
+    except BaseException as exc:
+        # The EPUB's writer waits for the pages: it fails with the PDF
+        # rather than waiting for ever.
+        if pages is not None and not pages.done():
+            pages.set_exception(exc)
+        raise
 
 
 def epub(doc: pf.Doc, job: Job) -> bytes:
+    """The EPUB, with its accessibility metadata (EPUB Accessibility 1.1)
+    and a page list: markers where the PDF's pages start (pubbuild.pagelist)."""
+    from pubbuild import pagelist
+
+    finished = doc
     # Images as data: URLs: pandoc, in its sandbox, reads no other file.
     doc = mathml.with_alt_text(_copy_with_images(doc, job), job.reporter)
     doc = doc.walk(_figure_anchor)
     meta = doc.get_metadata(default={})
     if "identifier" not in doc.metadata:
         doc.metadata["identifier"] = pf.MetaString(epub_identifier(meta))
+    # Pandoc writes these as the package's schema.org metadata; a
+    # manuscript's own, if it has any, win.
+    claims = epub_accessibility(finished)
+    for name, value in claims.items():
+        if name not in doc.metadata:
+            doc.metadata[name] = (pf.MetaString(value) if isinstance(value, str) else
+                                  pf.MetaList(*map(pf.MetaString, value)))
     # Outside the sandbox (it would hide SOURCE_DATE_EPOCH): pandoc reads the
     # template and the two stylesheets named here, and nothing else, since
     # the images are data: URLs by now.
@@ -139,7 +170,15 @@ def epub(doc: pf.Doc, job: Job) -> bytes:
         HIGHLIGHTING,
         *_common(doc, job, shift=False)], file=job.manuscript, env=job.env,
         sandbox=False)
-    return out
+    starts = (job.pages.result() if job.pages is not None
+              else _page_starts(finished, job))
+    title = str(meta.get("title") or job.name)
+    # Conformance is claimed only where it holds: an image without a text
+    # description fails WCAG 1.1.1 (`check` names it to the author).
+    conforms = "textual" in claims["accessModeSufficient"]
+    return pagelist.mark(out, starts, source=f"{title} (PDF, {job.name}.pdf)",
+                         also=(("dcterms:conformsTo", EPUB_CONFORMS_TO),)
+                         if conforms else ())
 
 
 def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
@@ -156,9 +195,9 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
             path = Path(tmp, "reference.docx")
             path.write_bytes(reference)
             args.append(f"--reference-doc={path}")
-        out, _ = pandoc.write(docxfields.prepare(_copy_with_images(doc, job)),
-                              "docx", args, file=job.manuscript, env=job.env,
-                              sandbox=False)
+        written = a11ydocx.prepare(docxfields.prepare(_copy_with_images(doc, job)))
+        out, _ = pandoc.write(written, "docx", args, file=job.manuscript,
+                              env=job.env, sandbox=False)
     return a11ydocx.finish(docxfields.finish(track_paragraphs(out)))
 
 
@@ -207,6 +246,75 @@ def epub_identifier(meta: dict) -> str:
     authors = authors if isinstance(authors, list) else [authors]
     name = "\n".join([str(meta.get("title", "")), *map(str, authors)])
     return f"urn:uuid:{uuid.uuid5(EPUB_NAMESPACE, name)}"
+
+
+# What the EPUB claims (EPUB Accessibility 1.1, its conformance statement);
+# tests/test_a11y_epub.py holds it to Ace by DAISY and EPUBCheck.
+EPUB_CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
+
+
+def epub_accessibility(doc: pf.Doc) -> dict[str, str | list[str]]:
+    """The EPUB's accessibility metadata, as pandoc's EPUB writer takes it,
+    from what the document holds: only what is true of this one."""
+    images, formulas, headings = [], [], []
+
+    def note(elem, _doc):
+        for kind, found in ((pf.Image, images), (pf.Math, formulas),
+                            (pf.Header, headings)):
+            if isinstance(elem, kind):
+                found.append(elem)
+
+    doc.walk(note)
+    described = all(pf.stringify(image).strip() or image.attributes.get("alt")
+                    for image in images)
+    features = ["readingOrder", "tableOfContents",
+                # The PDF's page numbers: markers and the page list (pagelist).
+                "pageBreakMarkers", "pageNavigation"]
+    if headings:
+        features.append("structuralNavigation")
+    if images and described:
+        features.append("alternativeText")
+    if formulas:  # MathML, with the TeX as alt text (pubbuild/mathml.py)
+        features += ["MathML", "describedMath"]
+    sufficient = ["textual"] if described else []
+    return {
+        "accessModes": ["textual", "visual"] if images else ["textual"],
+        "accessModeSufficient": (["textual,visual"] if images else []) + sufficient,
+        "accessibilityFeatures": sorted(features),
+        "accessibilityHazards": ["none"],
+        "accessibilitySummary": _accessibility_summary(
+            bool(headings), bool(images), described, bool(formulas)),
+    }
+
+
+def _accessibility_summary(headings: bool, images: bool, described: bool,
+                           formulas: bool) -> str:
+    """The summary a reading system shows, a sentence per feature."""
+    found = (["This EPUB meets EPUB Accessibility 1.1 at WCAG 2.1 Level AA."]
+             if described else [])
+    ways = "Headings, a table of contents" if headings else "A table of contents"
+    found.append(f"{ways} and a page list (the page numbers of the PDF "
+                 "edition) lead through it.")
+    if images and described:
+        found.append("Every image has a text description, so the text alone "
+                     "is enough.")
+    elif images:
+        found.append("Some images have no text description.")
+    if formulas:
+        found.append("Formulas are MathML, with their TeX source as a "
+                     "description.")
+    found.append("Nothing in it flashes, moves or makes a sound.")
+    return " ".join(found)
+
+
+def _page_starts(doc: pf.Doc, job: Job) -> list:
+    """Where the PDF's pages start, when this job does not make the PDF:
+    its print HTML laid out as for the PDF, not written."""
+    from pubbuild import pagelist
+    from pubbuild import pdf as weasyprint
+
+    return pagelist.page_starts(weasyprint.layout(
+        print_html(doc, job), manuscript=job.manuscript, when=job.when))
 
 
 # -- helpers ---------------------------------------------------------------

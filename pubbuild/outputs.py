@@ -53,8 +53,12 @@ FORMATS = {fmt.name: fmt for fmt in (
            ("templates/article.html", "templates/meta.html", "styles/base.css",
             "styles/screen.css"),
            beside_pdf=True),
+    # Its page list marks where the PDF's pages start: the print pipeline
+    # lays the pages out, so each of its files is one of the EPUB's too.
     Format("epub", ".epub", "the EPUB 3", "pubbuild.formats:epub",
-           ("templates/epub.xhtml", "styles/base.css", "styles/epub.css"),
+           ("templates/epub.xhtml", "styles/base.css", "styles/epub.css",
+            "pubbuild/pagelist.py", "templates/print.html", "templates/meta.html",
+            "styles/print.css", "fonts/*", "pubbuild/pdf.py", "pubbuild/mathsvg.py"),
            beside_pdf=True),
     # For journals; made when asked for (`build.py docx`), and by `submit`.
     Format("docx", ".docx", "the Word file, in the manuscript style",

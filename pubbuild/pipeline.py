@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -383,8 +384,12 @@ def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,
         carried = [(label, path.read_bytes(), "Source") for label, path
                    in inventory.source_files().items()]
         carried.append((EMBEDDED_MANIFEST, manifest.to_json(inputs), "Supplement"))
+    # The EPUB's page list is the PDF's pages: made in the same build, the
+    # PDF's render hands them over (formats.Job.pages) instead of the EPUB's
+    # writer laying them out a second time.
+    pages = Future() if "pdf" in todo and "epub" in todo else None
     job = Job(source.path, name, source.reporter, when.moment, carried,
-              progress.stage)
+              progress.stage, pages)
     results: dict[str, bytes] = {}
     here = [fmt for fmt in todo if not FORMATS[fmt].beside_pdf]
     with pandoc.pool(2) as pool:

@@ -22,17 +22,20 @@ ALL = set(FORMATS)
 # -- depends: which pipeline file can change which output ------------------------
 
 @pytest.mark.parametrize(("name", "formats"), [
-    ("styles/print.css", {"pdf"}),
-    ("templates/print.html", {"pdf"}),
-    ("fonts/CharisSIL-Regular.ttf", {"pdf"}),
-    ("pubbuild/pdf.py", {"pdf"}),
-    ("pubbuild/mathsvg.py", {"pdf"}),
+    # The print pipeline lays out the PDF's pages, which the EPUB's page
+    # list marks.
+    ("styles/print.css", {"pdf", "epub"}),
+    ("templates/print.html", {"pdf", "epub"}),
+    ("fonts/CharisSIL-Regular.ttf", {"pdf", "epub"}),
+    ("pubbuild/pdf.py", {"pdf", "epub"}),
+    ("pubbuild/mathsvg.py", {"pdf", "epub"}),
+    ("pubbuild/pagelist.py", {"epub"}),
     ("styles/screen.css", {"html"}),
     ("templates/article.html", {"html"}),
     ("styles/epub.css", {"epub"}),
     ("templates/epub.xhtml", {"epub"}),
     ("styles/base.css", {"html", "epub"}),
-    ("templates/meta.html", {"pdf", "html"}),
+    ("templates/meta.html", {"pdf", "html", "epub"}),
     # Shared by every output.
     ("requirements.txt", ALL),
     ("templates/titleblock.html", ALL),
@@ -144,10 +147,10 @@ def test_an_option_changes_every_key(inputs):
 
 
 @pytest.mark.parametrize(("name", "formats"), [
-    ("styles/print.css", {"pdf"}),
+    ("styles/print.css", {"pdf", "epub"}),
     ("styles/screen.css", {"html"}),
     ("styles/epub.css", {"epub"}),
-    ("pubbuild/pdf.py", {"pdf"}),
+    ("pubbuild/pdf.py", {"pdf", "epub"}),
     ("filters/citations.py", ALL),
     ("styles/diff.css", set()),
 ])
