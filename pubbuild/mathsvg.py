@@ -4,7 +4,8 @@ WeasyPrint does not lay out MathML, so for the PDF each `Math` element of
 the finished AST becomes an `<img>` of an SVG drawn by ziamath (pure
 Python, its own STIX Two Math outlines: no LaTeX, no font to embed). The
 image is sized in `em`, so it follows the surrounding text size, and its
-`alt` is the TeX source, so the PDF's tags carry the formula as text.
+`alt` is the TeX source, so the PDF's tags carry the formula as text
+(pubbuild/pdf.py tags the image as a Formula, its /Alt that alt text).
 The screen HTML and the EPUB keep MathML (pandoc's `--mathml`).
 
 This module must not know about the other formats or the manuscript.

@@ -84,8 +84,9 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
                 url_fetcher=fetcher).render(font_config=fonts, **options))
             if on_layout is not None:
                 on_layout(rendered)
-            rendered.write_pdf(out, finisher=lambda _doc, pdf: _associate(
-                pdf, relationships), **options)
+            with _tagged(rendered):
+                rendered.write_pdf(out, finisher=lambda _doc, pdf: _associate(
+                    pdf, relationships), **options)
     except FatalURLFetchingError as exc:
         raise BuildError(str(exc), manuscript) from None
     except MemoryError:
@@ -96,6 +97,30 @@ def render(html: str, *, manuscript: Path, when: datetime.datetime,
     if problems.errors:
         raise BuildError(problems.errors[0], manuscript)
     return out.getvalue()
+
+
+def layout(html: str, *, manuscript: Path, when: datetime.datetime):
+    """WeasyPrint's laid-out document of `html`, as `render` lays it out,
+    not written: the EPUB's page list comes from it when the PDF is not
+    made in the same build (`build.py epub`). It is render's own run,
+    stopped once the pages are laid out, so they break where the PDF's
+    do: there is no second set-up to drift from the first."""
+    def stop(document):
+        raise _LaidOut(document)
+
+    try:
+        render(html, manuscript=manuscript, when=when, on_layout=stop)
+    except _LaidOut as laid_out:
+        return laid_out.document
+    raise AssertionError("render() wrote a PDF without laying it out")
+
+
+class _LaidOut(Exception):
+    """Not an error: how `layout` stops `render` before it writes."""
+
+    def __init__(self, document):
+        super().__init__("laid out")
+        self.document = document
 
 
 @contextlib.contextmanager
@@ -284,6 +309,214 @@ def _hyphenated_lines_limited(limit: int = 2):
         yield
     finally:
         block.iter_line_boxes, inline.split_first_line = original_lines, original_split
+
+
+# -- tags: what WeasyPrint 70's leave out of PDF/UA-1 ----------------------------
+
+@contextlib.contextmanager
+def _tagged(document):
+    """WeasyPrint's tags (weasyprint/pdf/tags.py), completed as they are
+    built where the HTML cannot say it (pubbuild/pdfcheck.py checks them):
+
+    - the page margins (running head, page number) are pagination
+      artifacts: WeasyPrint marks their text as Spans it then keeps out of
+      the tree, which is neither real content nor an artifact
+      (Kozea/WeasyPrint#1836);
+    - an element's `lang` is its /Lang (WeasyPrint sets only the catalog's);
+    - a TH has a /Scope (WeasyPrint reads `scope` only to link the cells):
+      its `scope`, else Column in a thead and Row elsewhere;
+    - a formula's image (img.math, pubbuild/mathsvg.py) is a Formula;
+    - an image without alt text inside an element with an `aria-label`
+      (the ORCID icon in its link) takes the label as its /Alt;
+    - a link annotation's /Contents is the link's name (its `aria-label` or
+      text), not its target; an image's link annotation belongs to the
+      Link element, not to the image's Figure;
+    - a footnote (in the page's footnote area) is a Note, with the /ID
+      PDF/UA-1 asks of one, read right after its call (where the text
+      refers to it) rather than after the page's text;
+    - an element the layout left empty is dropped;
+    - an element broken across pages (a section, a paragraph, a list) is
+      one element, not one per page (tables excepted: their head repeats).
+
+    Patched for the render only, then restored (as _hyphenated_lines_limited);
+    if WeasyPrint's internals move, tests/test_a11y_pdf.py fails."""
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.pdf import stream as streams
+    from weasyprint.pdf import tags
+
+    margins = {id(box) for page in document.pages for margin in page._page_box.children
+               if isinstance(margin, boxes.MarginBox) for box in margin.descendants()}
+    original_tree, original_marked = tags._build_box_tree, streams.Stream.marked
+    held = []  # the boxes being tagged, outermost first
+    calls = {}  # a footnote's HTML element: its call's structure element
+    opened = {}  # (HTML element, role): the last structure element made for it
+
+    def marked(stream, box, tag):
+        if id(box) in margins:
+            return _pagination(stream)
+        return original_marked(stream, box, tag)
+
+    def build_box_tree(box, parent, pdf, *args):
+        if isinstance(box, boxes.MarginBox):
+            return  # its content is all artifacts (`marked`): nothing to tag
+        held.append(box)
+        try:
+            for element in original_tree(box, parent, pdf, *args):
+                if _empty(element):
+                    continue
+                if not isinstance(box, boxes.PageBox) and box.element is not None \
+                        and box.element_tag not in ("html", "body"):
+                    _complete(element, box, held, parent, pdf, args[-2])
+                    if box.element_tag.endswith("::footnote-call"):
+                        calls[id(box.element)] = element
+                    elif element["S"] == "/Note" and _after_call(
+                            element, calls.pop(id(box.element), None), pdf):
+                        continue  # read after its call, not at the page's foot
+                    if _continued(element, box, opened, pdf, *args[1:3]):
+                        continue  # its content went to its first page's element
+                yield element
+        finally:
+            held.pop()
+
+    tags._build_box_tree, streams.Stream.marked = build_box_tree, marked
+    try:
+        yield
+    finally:
+        tags._build_box_tree, streams.Stream.marked = original_tree, original_marked
+
+
+@contextlib.contextmanager
+def _pagination(stream):
+    import pydyf
+
+    stream.begin_marked_content("Artifact", pydyf.Dictionary({"Type": "/Pagination"}))
+    try:
+        yield
+    finally:
+        stream.end_marked_content()
+
+
+def _complete(element, box, held, parent, pdf, annotations) -> None:
+    """`element`, WeasyPrint's structure element for `box`, completed (_tagged)."""
+    import pydyf
+    from weasyprint.formatting_structure import boxes
+
+    html = box.element
+    if html.get("lang"):
+        element["Lang"] = pydyf.String(html.get("lang"))
+    if element["S"] == "/TH":
+        scope = html.get("scope", "")
+        in_head = any(getattr(outer, "element_tag", None) == "thead" for outer in held)
+        element["A"]["Scope"] = ("/Row" if scope.startswith("row") else "/Column"
+                                 if scope.startswith("col") or in_head else "/Row")
+    if element["S"] == "/Figure" and "math" in html.get("class", "").split():
+        element["S"] = "/Formula"
+    if element["S"] in ("/Figure", "/Formula") and not element.get("Alt"):
+        label = _nearest(held, lambda node: node.get("aria-label"))
+        if label:
+            element["Alt"] = pydyf.String(label)
+    if box.link_annotation is not None:
+        name = _nearest(held, _link_name)
+        if name:
+            box.link_annotation["Contents"] = pydyf.String(name)
+        if element["S"] != "/Link":
+            _move_to_link(element, box.link_annotation, parent, pdf, annotations)
+    if len(held) > 1 and isinstance(held[-2], boxes.FootnoteAreaBox):
+        element["S"] = "/Note"
+        for kid in _kids(element, pdf):
+            if kid["S"] == "/LBody":  # an author note, a list item (titleblock.html)
+                kid["S"] = "/Div"
+        element["ID"] = pydyf.String(f"note-{element.number}")  # PDF/UA-1 7.9
+
+
+def _empty(element) -> bool:
+    """Emptied by the layout: a footnote's call or marker with `content: none`,
+    a list whose items all went to the page's foot (the author notes)."""
+    return element["S"] in ("/NonStruct", "/Span", "/Div", "/L") and not element["K"]
+
+
+# Block elements a page break may split; not a table's (its head repeats on
+# the next page, and WeasyPrint links its cells to the headers page by page).
+_CONTINUED = {"/Art", "/Sect", "/Div", "/P", "/BlockQuote", "/L", "/LI", "/LBody",
+              "/Note", "/NonStruct"}
+
+
+def _continued(element, box, opened, pdf, nums, annotations) -> bool:
+    """`element` merged into the element made for the same HTML element on an
+    earlier page, if there is one: its kids appended there (its page's
+    MCIDs as marked-content references), and the page's ParentTree entries
+    and annotations pointed there."""
+    import pydyf
+
+    key = (id(box.element), element["S"])
+    first = opened.get(key)
+    if element["S"] not in _CONTINUED or first is None or first["Pg"] == element["Pg"]:
+        opened[key] = element
+        return False
+    for kid in element["K"]:
+        if isinstance(kid, int):
+            first["K"].append(pydyf.Dictionary(
+                {"Type": "/MCR", "Pg": element["Pg"], "MCID": kid}))
+            nums[kid] = first.reference
+            continue
+        item = pdf.objects[int(kid.split()[0])]
+        if "P" in item:
+            item["P"] = first.reference
+        first["K"].append(kid)
+    annotations[:] = [(first.reference if owner == element.reference else owner, held)
+                      for owner, held in annotations]
+    return True
+
+
+def _after_call(note, call, pdf) -> bool:
+    """`note` moved to follow its footnote `call`, if the call is in the tree.
+    The call's holder is found by its /P, not remembered: _continued may
+    have moved the call since, to the holder's part on an earlier page."""
+    if call is None:
+        return False
+    holder = pdf.objects[int(call["P"].split()[0])]
+    if call.reference not in holder["K"]:
+        return False
+    holder["K"].insert(holder["K"].index(call.reference) + 1, note.reference)
+    note["P"] = holder.reference
+    return True
+
+
+def _nearest(held, name):
+    """The first non-empty `name(element)` of the held boxes, innermost first."""
+    for box in reversed(held):
+        if box.element is not None and (found := name(box.element)):
+            return found
+    return None
+
+
+def _link_name(node) -> str | None:
+    """A link's accessible name: its aria-label, else its text."""
+    if _local(node.tag) != "a":
+        return None
+    return node.get("aria-label") or " ".join("".join(node.itertext()).split()) or None
+
+
+def _kids(element, pdf) -> list:
+    return [pdf.objects[int(kid.split()[0])] for kid in element["K"]
+            if isinstance(kid, bytes)]
+
+
+def _move_to_link(element, annotation, parent, pdf, annotations) -> None:
+    """The OBJR of `annotation` moved from `element` to the Link above it."""
+    link = parent
+    while link is not None and link.get("S") != "/Link":
+        link = pdf.objects[int(link["P"].split()[0])] if "P" in link else None
+    if link is None:
+        return
+    for kid in list(element["K"]):
+        if isinstance(kid, bytes):
+            item = pdf.objects[int(kid.split()[0])]
+            if item.get("Type") == "/OBJR" and item["Obj"] == annotation.reference:
+                element["K"].remove(kid)
+                link["K"].append(kid)
+    annotations[:] = [(link.reference if held is annotation else owner, held)
+                      for owner, held in annotations]
 
 
 def _associate(pdf, relationships: dict[str, str]) -> None:
