@@ -10,14 +10,13 @@ pixels, and the PDF's text."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
+import pypdfium2  # renders the pages (PDFium, from requirements.txt)
 import pytest
-from PIL import Image
 from pypdf import PdfReader
 
-from conftest import ROOT, program, run_build, write_paper
+from conftest import ROOT, run_build, write_paper
 from outputs import pdf_text
 
 pytestmark = pytest.mark.slow
@@ -69,16 +68,13 @@ def _build(path: Path, out: Path) -> Path:
     return out / f"{path.stem}.pdf"
 
 
-def _used_depths(pdf: Path, tmp: Path) -> list[float]:
+def _used_depths(pdf: Path) -> list[float]:
     """For each page, how far down its text block the ink goes (0 to 1):
     the last non-white pixel row between the top and bottom margins, so the
     running head and the page number do not count."""
-    pdftoppm = program("pdftoppm", "to look at the PDF's pages", "poppler-utils")
-    subprocess.run([pdftoppm, "-r", "40", "-gray", "-png", str(pdf), str(tmp / "p")],
-                   check=True)
     depths = []
-    for png in sorted(tmp.glob("p-*.png")):
-        image = Image.open(png).convert("L")
+    for page in pypdfium2.PdfDocument(pdf):
+        image = page.render(scale=40 / 72, grayscale=True).to_pil().convert("L")
         width, height = image.size
         top = round(height * TOP_MM / PAGE_MM)
         bottom = round(height * (PAGE_MM - BOTTOM_MM) / PAGE_MM)
@@ -111,7 +107,7 @@ def test_no_page_is_left_a_third_empty_by_a_figure_or_table(tmp_path):
     # A table broken across pages repeats its head: readers see the columns.
     assert text.count("Item Round Share") > 3, "no long table broke with its head"
 
-    depths = _used_depths(pdf, tmp_path)
+    depths = _used_depths(pdf)
     assert len(depths) == len(PdfReader(pdf).pages) >= 4
     holes = {page: round(depth, 2) for page, depth in enumerate(depths[:-1], 1)
              if depth < 2 / 3}
