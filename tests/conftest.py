@@ -42,6 +42,20 @@ def write_paper(folder: Path, text: str, name: str = "paper.md",
     return path
 
 
+def manuscripts(revisions: bool = False) -> dict[str, Path]:
+    """The article and every test manuscript, by name: each folder of
+    tests/manuscripts with a paper.md (or Quarto's index.md); with
+    `revisions`, also the diff folders' old.md and new.md ("diff/old")."""
+    folders = ROOT / "tests" / "manuscripts"
+    found = {"article": ROOT / "manuscript" / "article.md"}
+    for path in sorted(folders.glob("*/*.md")):
+        if path.name in ("paper.md", "index.md"):
+            found[path.parent.name] = path
+        elif revisions:
+            found[f"{path.parent.name}/{path.stem}"] = path
+    return found
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--update-goldens", action="store_true",

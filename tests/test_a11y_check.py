@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_build, write_paper
+from conftest import ROOT, manuscripts, run_build, write_paper
 from pubbuild import a11ycheck, pipeline
 from pubbuild.diagnostics import Reporter
 
 BAD = ROOT / "tests" / "a11y_fixtures" / "bad" / "paper.md"
-MANUSCRIPTS = [ROOT / "manuscript" / "article.md",
-               *sorted((ROOT / "tests" / "manuscripts").glob("*/*.md"))]
+MANUSCRIPTS = list(manuscripts(revisions=True).values())
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
        '<rect width="10" height="10" fill="#2b6cb0"/></svg>\n')
 

@@ -20,7 +20,7 @@ import panflute as pf
 import pytest
 from lxml import etree
 
-from conftest import ROOT
+from conftest import ROOT, manuscripts
 from pubbuild import a11ydocx, formats, pandoc, pipeline, submission
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -28,8 +28,7 @@ WP = a11ydocx.WP
 PIC = a11ydocx.PIC
 WHEN = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 BAD = ROOT / "tests" / "a11y_fixtures" / "bad" / "paper.md"
-MANUSCRIPTS = [ROOT / "manuscript" / "article.md",
-               *sorted((ROOT / "tests" / "manuscripts").glob("*/*.md"))]
+MANUSCRIPTS = list(manuscripts(revisions=True).values())
 
 
 def word(paper: Path, anonymous: bool = False) -> tuple[bytes, str]:

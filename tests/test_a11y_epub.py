@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, run_build
+from conftest import ROOT, manuscripts, run_build
 from pubbuild import cache, formats, pagelist, pandoc
 
 PAGELIST = ROOT / "tests" / "manuscripts" / "pagelist" / "paper.md"
@@ -236,6 +236,40 @@ def test_ace_finds_no_violation_and_the_metadata_it_asks_for(books, ace, label):
             "schema:accessibilitySummary", "dcterms:conformsTo"} <= set(
                 metadata["present"])
     assert metadata["empty"] == []
+
+
+# Every other manuscript's EPUB, through both judges: what the article
+# does not contain (figures, subfigures, tables, code, formulas, callouts,
+# ORCID icons, footnotes in lists) must pass too.
+OTHERS = {name: path for name, path in manuscripts().items()
+          if name not in ("article", "pagelist")}
+
+
+@pytest.fixture(scope="module")
+def other_books(tmp_path_factory) -> dict[str, Path]:
+    built = {}
+    for name, manuscript in OTHERS.items():
+        out = tmp_path_factory.mktemp(name)
+        result = run_build("-q", "epub", "--manuscript", str(manuscript),
+                           "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        built[name] = out / f"{manuscript.stem}.epub"
+    return built
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(OTHERS))
+def test_every_manuscript_passes_ace_and_epubcheck(other_books, ace, epubcheck, name):
+    import a11y_tools
+
+    report = ace(other_books[name])
+    assert a11y_tools.ace_violations(report) == []
+    summary, output = epubcheck(other_books[name])
+    assert summary.startswith("Messages: 0 fatals / 0 errors / 0 warnings"), output
+
+
+def test_the_other_manuscripts_are_there():
+    assert {"crossref", "joss", "mixed", "quarto", "second"} <= set(OTHERS)
 
 
 def _spine_text(epub: Path) -> list[str]:

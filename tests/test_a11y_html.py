@@ -17,15 +17,10 @@ from pathlib import Path
 import pytest
 import tinycss2
 
-from conftest import ROOT, run_build
+from conftest import ROOT, manuscripts, run_build
 from pubbuild import a11yhtml
 
-# The article and every test manuscript (a folder with a paper.md or a
-# Quarto-style index.md; the diff folders hold old/new pairs instead).
-_FOLDERS = ROOT / "tests" / "manuscripts"
-MANUSCRIPTS = {"article": ROOT / "manuscript" / "article.md"} | {
-    path.parent.name: path for path in sorted(
-        [*_FOLDERS.glob("*/paper.md"), *_FOLDERS.glob("*/index.md")])}
+MANUSCRIPTS = manuscripts()
 PHONE, DESKTOP = 390, 1280
 
 

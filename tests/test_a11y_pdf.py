@@ -28,20 +28,12 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, run_build, write_paper
+from conftest import manuscripts, run_build, write_paper
 from pubbuild import pandoc, pdfcheck
 
 pytestmark = pytest.mark.slow
 
-MANUSCRIPTS = {
-    "article": ROOT / "manuscript" / "article.md",
-    **{path.parent.name: path for path in (
-        ROOT / "tests" / "manuscripts" / "crossref" / "paper.md",
-        ROOT / "tests" / "manuscripts" / "joss" / "paper.md",
-        ROOT / "tests" / "manuscripts" / "mixed" / "paper.md",
-        ROOT / "tests" / "manuscripts" / "quarto" / "index.md",
-        ROOT / "tests" / "manuscripts" / "second" / "paper.md")},
-}
+MANUSCRIPTS = manuscripts()
 FRENCH = "la réunion fut efficace et fructueuse"
 LANGUAGES = {"languages": {"fr": FRENCH.split(), "en-GB": ["committee", "flawless"]}}
 # A small manuscript with what the others lack: a phrase in another
