@@ -120,11 +120,13 @@ def output_text(path: Path) -> str:
         return " ".join(html_text(body) for name, body in
                         sorted(epub_files(path).items()) if name.endswith(".xhtml"))
     if path.suffix == ".docx":
-        # What Word shows, as text: pandoc's own DOCX reader.
-        return subprocess.run(
-            [pandoc.pandoc_path(), "--from", "docx", "--to", "plain",
+        # What Word shows, as text: pandoc's own DOCX reader, through HTML
+        # (its plain writer prints a figure as its image's alt text, without
+        # the caption, which Word shows below the picture).
+        return html_text(subprocess.run(
+            [pandoc.pandoc_path(), "--from", "docx", "--to", "html",
              "--wrap=none", str(path)],
-            capture_output=True, text=True, check=True).stdout
+            capture_output=True, text=True, check=True).stdout)
     raise AssertionError(f"no reader for {path.name}")
 
 
