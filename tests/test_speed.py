@@ -46,15 +46,16 @@ CHANGES = [
     ("bib/references.bib", "\n% a comment\n", {"pdf", "html", "epub"}),
     ("bib/apa.csl", "\n<!-- a comment -->\n", {"pdf", "html", "epub"}),
     ("manuscript/article.md", "\nOne more sentence.\n", {"pdf", "html", "epub"}),
-    ("styles/print.css", "\n/* a comment */\n", {"pdf"}),
+    # The print layout gives the EPUB its page list (pubbuild/pagelist.py).
+    ("styles/print.css", "\n/* a comment */\n", {"pdf", "epub"}),
     ("styles/screen.css", "\n/* a comment */\n", {"html"}),
     ("styles/epub.css", "\n/* a comment */\n", {"epub"}),
     ("styles/base.css", "\n/* a comment */\n", {"html", "epub"}),
-    ("templates/print.html", "\n", {"pdf"}),
+    ("templates/print.html", "\n", {"pdf", "epub"}),
     ("templates/article.html", "\n", {"html"}),
     ("templates/titleblock.html", "\n", {"pdf", "html", "epub"}),
     ("filters/quotes.py", "\n# a comment\n", {"pdf", "html", "epub"}),
-    ("fonts/OFL-CharisSIL.txt", "\n", {"pdf"}),
+    ("fonts/OFL-CharisSIL.txt", "\n", {"pdf", "epub"}),
 ]
 
 
@@ -283,9 +284,9 @@ def test_the_watcher_rebuilds_and_serves(tmp_path):
 
 @pytest.mark.slow
 def test_the_fast_path_gives_the_bytes_of_a_cold_build(project):
-    """A rebuild that remakes only the PDF leaves the folder exactly as a
-    cold build of the same sources would: outputs, MANIFEST.json and
-    SHA256SUMS alike."""
+    """A rebuild that remakes only the PDF (and the EPUB, whose page list
+    is the PDF's) leaves the folder exactly as a cold build of the same
+    sources would: outputs, MANIFEST.json and SHA256SUMS alike."""
     warm, cold = project / "dist-warm", project / "dist-cold"
     build(project, warm)
     css = project / "styles" / "print.css"
@@ -295,7 +296,7 @@ def test_the_fast_path_gives_the_bytes_of_a_cold_build(project):
         partial = build(project, warm)
         written = [line.split()[1].rsplit(".", 1)[1]
                    for line in partial.stderr.splitlines() if line.startswith("wrote ")]
-        assert written == ["pdf"]
+        assert written == ["pdf", "epub"]
         build(project, cold)
         warm_files = {p.name: p.read_bytes() for p in warm.iterdir()}
         cold_files = {p.name: p.read_bytes() for p in cold.iterdir()}
