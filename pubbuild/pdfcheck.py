@@ -313,12 +313,7 @@ class _Reading:
 
     def tables(self) -> Iterator[Problem]:
         for element in self.elements:
-            allowed = TABLE_PARTS.get(element.role)
-            if allowed is not None:
-                for kid in element.kids:
-                    if kid.role not in allowed:
-                        yield Problem("tables", f"{kid.role} inside {element.role}",
-                                      kid.page)
+            yield from _misplaced("tables", element, TABLE_PARTS)
             if element.role == "/Table":
                 cells = [cell for cell in _descendants(element)
                          if cell.role in ("/TH", "/TD")]
@@ -347,12 +342,7 @@ class _Reading:
 
     def lists(self) -> Iterator[Problem]:
         for element in self.elements:
-            allowed = LIST_PARTS.get(element.role)
-            if allowed is not None:
-                for kid in element.kids:
-                    if kid.role not in allowed:
-                        yield Problem("lists", f"{kid.role} inside {element.role}",
-                                      kid.page)
+            yield from _misplaced("lists", element, LIST_PARTS)
             if element.role == "/LI" and "/LBody" not in {k.role for k in element.kids}:
                 yield Problem("lists", "LI without LBody", element.page)
             if element.role == "/L" and "/LI" not in {k.role for k in element.kids}:
@@ -506,6 +496,17 @@ def _kids(node) -> list:
     if kids is None:
         return []
     return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _misplaced(check: str, element, parts: dict) -> Iterator[Problem]:
+    """A kid whose role `parts` does not allow inside its parent's role
+    (a TD in a Table, a P in an L)."""
+    allowed = parts.get(element.role)
+    if allowed is None:
+        return
+    for kid in element.kids:
+        if kid.role not in allowed:
+            yield Problem(check, f"{kid.role} inside {element.role}", kid.page)
 
 
 def _descendants(element: Element) -> Iterator[Element]:

@@ -91,14 +91,18 @@ def node_modules() -> Path:
     return modules
 
 
+def _on_path() -> str | None:
+    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+
+
 def chromium() -> str:
     """Debian's Chromium, installed with apt-get where it is missing and we
     may (root, apt-get present)."""
-    found = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    found = _on_path()
     if found:
         return found
     with _locked(Path(tempfile.gettempdir()) / "pubbuild-apt.lock"):
-        found = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+        found = _on_path()
         if found:
             return found
         command = f"apt-get install -y --no-install-recommends {' '.join(APT_PACKAGES)}"
@@ -111,7 +115,7 @@ def chromium() -> str:
                                   text=True, timeout=1800)
             if proc.returncode != 0:
                 pytest.fail(f"{step} failed:\n{proc.stderr[-2000:]}")
-    found = next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+    found = _on_path()
     if not found:
         pytest.fail(f"{command} ran, but no chromium is on PATH")
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -40,6 +41,23 @@ def write_paper(folder: Path, text: str, name: str = "paper.md",
     path = paper_folder(folder, bib) / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def finished(paper: Path, anonymous: bool = False,
+             when: datetime.datetime = datetime.datetime(2024, 5, 1,
+                                                         tzinfo=datetime.UTC)):
+    """(doc, job): the manuscript's finished AST and a writer's Job, in this
+    process; with `anonymous`, anonymised as `submit` does it (before
+    citeproc). A writer of pubbuild.formats takes both."""
+    from pubbuild import formats, pandoc, pipeline, submission
+
+    source = pipeline.read(paper)
+    if anonymous:
+        before = pipeline.run_filters(source, through_citeproc=False)
+        doc = pipeline.finish(submission.anonymise(pandoc.copy(before), {}), source)
+    else:
+        doc = pipeline.run_filters(source)
+    return doc, formats.Job(source.path, source.path.stem, source.reporter, when)
 
 
 def manuscripts(revisions: bool = False) -> dict[str, Path]:

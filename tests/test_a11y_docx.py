@@ -11,7 +11,6 @@ the fixture with the problems an author must fix (tests/a11y_fixtures/bad).
 
 from __future__ import annotations
 
-import datetime
 import io
 import zipfile
 from pathlib import Path
@@ -20,13 +19,12 @@ import panflute as pf
 import pytest
 from lxml import etree
 
-from conftest import ROOT, manuscripts
-from pubbuild import a11ydocx, formats, pandoc, pipeline, submission
+from conftest import ROOT, finished, manuscripts
+from pubbuild import a11ydocx, formats, pandoc
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 WP = a11ydocx.WP
 PIC = a11ydocx.PIC
-WHEN = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 BAD = ROOT / "tests" / "a11y_fixtures" / "bad" / "paper.md"
 MANUSCRIPTS = list(manuscripts(revisions=True).values())
 
@@ -34,13 +32,7 @@ MANUSCRIPTS = list(manuscripts(revisions=True).values())
 def word(paper: Path, anonymous: bool = False) -> tuple[bytes, str]:
     """The manuscript's Word file as `build.py docx` writes it (as `submit`
     anonymises it, if asked), and the manuscript's language."""
-    source = pipeline.read(paper)
-    if anonymous:  # as `submit` does: anonymise before citeproc
-        before = pipeline.run_filters(source, through_citeproc=False)
-        doc = pipeline.finish(submission.anonymise(pandoc.copy(before), {}), source)
-    else:
-        doc = pipeline.run_filters(source)
-    job = formats.Job(source.path, source.path.stem, source.reporter, WHEN)
+    doc, job = finished(paper, anonymous)
     return formats.word(doc, job), str(doc.get_metadata("lang"))
 
 

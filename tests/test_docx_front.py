@@ -5,19 +5,17 @@ manuscript without names, affiliations or e-mails."""
 
 from __future__ import annotations
 
-import datetime
 import io
 import zipfile
 
 import pytest
 from lxml import etree
 
-from conftest import run_build, write_paper
-from pubbuild import docxfields, formats, pandoc, pipeline, submission
+from conftest import finished, run_build, write_paper
+from pubbuild import docxfields, formats, submission
 
 W = docxfields.W
 NS = {"w": docxfields.W_NS}
-WHEN = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
 ARTICLE_NEEDLES = ["Waseem", "Ishaque", "Mudassir", "Mukhtar",
                    "waseemishaque91@gmail.com"]
 ARTICLE_KEYWORDS = ["North Korea", "US", "Joe Biden", "Donald Trump", "Moon Jae-in",
@@ -81,14 +79,7 @@ def paper(tmp_path_factory):
 
 
 def _docx(paper, anonymous: bool = False) -> bytes:
-    source = pipeline.read(paper)
-    if anonymous:  # as `submit` does: anonymise before citeproc
-        before = pipeline.run_filters(source, through_citeproc=False)
-        doc = pipeline.finish(submission.anonymise(pandoc.copy(before), {}), source)
-    else:
-        doc = pipeline.run_filters(source)
-    job = formats.Job(source.path, source.path.stem, source.reporter, WHEN)
-    return formats.docx(doc, job)
+    return formats.docx(*finished(paper, anonymous))
 
 
 def test_front_matter_in_order_and_in_named_styles(paper):
