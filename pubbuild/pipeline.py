@@ -27,6 +27,7 @@ from pubbuild import (
     clock,
     context,
     cslstyles,
+    fastwalk,
     files,
     frontmatter,
     limits,
@@ -254,6 +255,7 @@ def run_filters(source: Source, *, through_citeproc: bool = True,
     which anonymises a copy there); `without` leaves filters out (`diff`
     compares documents without back-links).
     """
+    fastwalk.install()
     source.doc.context = context.Context.for_manuscript(source.reporter, source.index)
     doc = _steps(source.doc, source, filters.BEFORE_CITEPROC, without)
     return finish(doc, source, without) if through_citeproc else doc
