@@ -38,6 +38,12 @@ class Format:
     beside_pdf: bool   # written in a thread while WeasyPrint renders
     default: bool = True  # made by `python build.py` with no format named
 
+    @property
+    def lays_out(self) -> bool:
+        """Whether making it lays pages out with WeasyPrint (the PDF, and
+        the EPUB's page list): the build then imports WeasyPrint early."""
+        return "pubbuild/pdf.py" in self.depends
+
     def write(self, doc, job) -> bytes:
         module, function = self.writer.split(":")
         return getattr(importlib.import_module(module), function)(doc, job)

@@ -533,6 +533,34 @@ def _associate(pdf, relationships: dict[str, str]) -> None:
         pdf.catalog["AF"] = associated
 
 
+def warm() -> None:
+    """Import WeasyPrint and let fontconfig read the bundled fonts in a
+    thread, while the build's main thread runs the filters and waits for
+    pandoc (citeproc, the print HTML): about 0.8 s of CPU that a PDF or
+    EPUB build would otherwise spend after those, in series. Started after
+    the read, not before: the read's own CPU work (the citation index)
+    slowed down by as much as it gained. A thread, not a process: what is
+    imported here is what `render` uses in this process. An import that
+    fails here fails again, with its message, where `render` imports it."""
+    import threading
+
+    only_bundled_fonts()
+
+    def load() -> None:
+        try:
+            import weasyprint  # noqa: F401
+            from weasyprint.pdf import stream, tags  # noqa: F401
+            from weasyprint.text.fonts import FontConfiguration
+
+            FontConfiguration()
+        except Exception:  # noqa: BLE001 - reported by render's own import
+            return
+
+    # Not a daemon: a build that fails meanwhile exits after the import,
+    # not in the middle of loading a C library.
+    threading.Thread(target=load, name="weasyprint-import").start()
+
+
 def only_bundled_fonts() -> None:
     """Point fontconfig at the bundled fonts. Must happen before fontconfig
     initialises (at WeasyPrint's import), and is best done before any

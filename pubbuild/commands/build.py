@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
-from pubbuild import pipeline
+from pubbuild import pdf, pipeline
 from pubbuild.commands import size
 from pubbuild.diagnostics import BuildError, display_path
-from pubbuild.outputs import DEFAULT
+from pubbuild.outputs import DEFAULT, FORMATS
 
 
 def run(args) -> int:
@@ -24,6 +24,10 @@ def run(args) -> int:
     progress.say(f"Building {', '.join(wanted)} from {display_path(args.manuscript)}")
     with progress.stage("read (pandoc) + bibliography"):
         source = pipeline.read(args.manuscript, args.csl)
+    if any(FORMATS[fmt].lays_out for fmt in wanted):
+        # WeasyPrint's import and font set-up, while the filters wait for
+        # pandoc's citeproc and the print HTML's writer.
+        pdf.warm()
     with progress.stage("filters + citeproc"):
         doc = pipeline.run_filters(source)
     for diagnostic in source.reporter.warnings:
