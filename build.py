@@ -14,6 +14,7 @@ pipeline itself reads top to bottom in `pubbuild/pipeline.py`.
     python build.py submit           the journal package, checked first
     python build.py watch            rebuild on change; serve with live reload
     python build.py styles [WORD]    list or search the installed CSL styles
+    python build.py batch DIR|GLOB…  a volume: many manuscripts at once, all cores
     python build.py --help           every command and option
 """
 
@@ -145,6 +146,29 @@ def parser() -> argparse.ArgumentParser:
                         help="a part of the name or title, any case (e.g. "
                              "harvard, vancouver, nature)")
     styles.set_defaults(run="styles")
+    volume = commands.add_parser(
+        "batch", parents=[common, output],
+        help="build many manuscripts (a journal volume) on all cores, each in "
+             "a child build of its own, into OUT/NAME/ (default: dist/batch/"
+             "NAME/, NAME its folder's name); a failure stops no other; a "
+             "summary table at the end; exit 1 if any failed")
+    volume.add_argument("paths", nargs="+", metavar="DIR|FILE|GLOB",
+                        help="a manuscript, a folder holding one (paper.md, "
+                             "index.md, article.md or its only .md), a volume "
+                             "folder whose subfolders each hold one, or a glob "
+                             "of these (quote it: expanded here, ** too)")
+    volume.add_argument("--format", choices=list(FORMATS),
+                        help="build this format only (default: "
+                             + ", ".join(DEFAULT) + ")")
+    volume.add_argument("--jobs", type=int, metavar="N",
+                        help="builds at a time (default: the usable cores, as "
+                             "many as fit in the available memory at 1 GiB each)")
+    volume.add_argument("--plan", action="store_true",
+                        help="build nothing; print one JSON line per job: "
+                             "manuscript, out, key (a SHA-256 over everything "
+                             "its outputs depend on) and the command that "
+                             "builds it, for a CI matrix or GNU parallel")
+    volume.set_defaults(run="batch")
     return top
 
 

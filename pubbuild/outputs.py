@@ -20,12 +20,12 @@ from dataclasses import dataclass
 # Pipeline files every output depends on, besides the formats' own
 # (fnmatch patterns, relative to the project). Every module of the package
 # is one of them unless a format claims it as its own (`depends`), so that
-# a new module cannot fall outside the key; the command line (build.py)
-# and the commands (pubbuild/commands/) are not: they make no byte of an
-# output.
+# a new module cannot fall outside the key; the command line (build.py),
+# the commands (pubbuild/commands/) and the batch runner (which starts
+# `build.py` once per manuscript) are not: they make no byte of an output.
 COMMON = ("requirements.txt", "filters/*.py", "templates/titleblock.html",
           "pubbuild/*.py")
-NOT_OUTPUT = ("build.py", "pubbuild/commands/*")
+NOT_OUTPUT = ("build.py", "pubbuild/commands/*", "pubbuild/batch.py")
 
 
 @dataclass(frozen=True)
