@@ -1,22 +1,38 @@
 #!/usr/bin/env python3
 """The build's speed, measured side by side: medians over repeated runs.
 
-    python -m bench.bench             all measurements (several minutes)
-    python -m bench.bench --runs 3    fewer runs
+    python -m bench.bench                 everything (about ten minutes)
+    python -m bench.bench --runs 3        fewer runs
+    python -m bench.bench --only core     one part: core, scaling, batch
 
 (From the project's folder, as a module: it imports the build's own
-filter order and modules.)
+filter order and modules. The Typst peer needs `pip install -r
+bench/requirements.txt`; without it those lines say so.)
 
-Prints a table and writes it to bench/results.md with the machine noted:
+Prints a table and writes it to bench/results.md with the machine noted.
+The core measurements run in rounds, one run of each per round, so that
+a machine getting busier or quieter shows in all of them alike:
 
-  A  our cold build of PDF + HTML + EPUB (`python build.py`, empty output)
-  B  the pipeline one writes by hand: pandoc per format with the filters as
-     `--filter` subprocesses, then the `weasyprint` command
-  C  WeasyPrint alone (its command) rendering our final print HTML
-  D  a no-op rebuild (`python build.py` with nothing changed)
-  E  the HTML refreshed by `build.py watch` after a one-paragraph edit
-  ×1, ×4, ×16  the manuscript made 4 and 16 times longer (sections repeated,
-     each copy citing its own copies of the entries): time and peak memory
+  H   our cold build of the HTML alone (`python build.py html`)
+  PH  peer: `pandoc --citeproc -s --embed-resources` -> HTML
+  A   our cold build of PDF + HTML + EPUB (`python build.py`, empty output)
+  PF  peer: that pandoc HTML, pandoc -> Typst -> PDF, and pandoc's EPUB
+  P   our cold build of the PDF alone
+  PT  peer: pandoc -> .typ, compiled by Typst (its Python binding)
+  B   the pipeline one writes by hand: pandoc per format with the filters as
+      `--filter` subprocesses, then the `weasyprint` command
+  C   WeasyPrint alone (its command) rendering our final print HTML
+  D   a no-op rebuild (`python build.py` with nothing changed)
+  E   the HTML refreshed by `build.py watch` after a one-paragraph edit
+  ×1, ×4, ×16, ×64  the manuscript made longer (sections repeated, each
+      copy citing its own copies of the entries): time and peak memory
+  V   a volume of 20 manuscripts (the test manuscripts, copied round):
+      `build.py batch` against the same 20 builds one after another
+
+The peers read the same words and citations: the article after our
+filters that come before citeproc, written back as pandoc Markdown (its
+citations as `[@key]`), with its keywords left out (pandoc 3.9's Typst
+template writes them unquoted, which Typst refuses).
 
 Every run is a fresh process (E: a warm watcher, as an author uses it).
 Peak memory is the largest resident set of the build and the processes it
@@ -65,17 +81,12 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float
     return float(seconds), int(peak)
 
 
-def median_of(runs: int, make) -> tuple[float, int, list[float]]:
-    results = [make() for _ in range(runs)]
-    times = [t for t, _ in results]
-    return statistics.median(times), max(p for _, p in results), times
-
-
-def cold_build(manuscript: Path, tmp: Path, env: dict):
+def cold_build(manuscript: Path, tmp: Path, env: dict, fmt: str | None = None):
     def run():
         out = Path(tempfile.mkdtemp(dir=tmp))
         return timed([PYTHON, str(ROOT / "build.py"), "-q", "--manuscript",
-                      str(manuscript), "--out", str(out)], ROOT, env)
+                      str(manuscript), "--out", str(out), *([fmt] if fmt else [])],
+                     ROOT, env)
     return run
 
 
@@ -250,60 +261,217 @@ def _quote(args: list[str]) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
+
+
+# -- the field's floor: pandoc alone, and pandoc -> Typst ----------------------
+
+TYPST = ("import sys, typst; typst.compile(sys.argv[1], output=sys.argv[2], "
+         "ignore_system_fonts=True)")
+
+
+def peer_manuscript(tmp: Path) -> Path:
+    """The article's words and citations as plain pandoc Markdown: after
+    our filters that come before citeproc, written back by pandoc."""
+    from pubbuild import pandoc, pipeline
+
+    source = pipeline.read(ROOT / "manuscript" / "article.md")
+    doc = pipeline.run_filters(source, through_citeproc=False)
+    if "keywords" in doc.metadata:  # pandoc's Typst template breaks on them
+        del doc.metadata["keywords"]
+    text, _ = pandoc.run(["--from", "json", "--to", "markdown", "--standalone"],
+                         pandoc.to_json(doc))
+    folder = tmp / "peer"
+    folder.mkdir()
+    path = folder / "article.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def typst_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("typst") is not None
+
+
+def peer(manuscript: Path, tmp: Path, env: dict, what: tuple[str, ...]):
+    """Plain pandoc (and Typst) making `what`: html, pdf, epub, in series."""
+    pandoc = _pandoc()
+    name = manuscript.name
+
+    def run():
+        out = Path(tempfile.mkdtemp(dir=tmp))
+        steps = []
+        if "html" in what:
+            steps.append([pandoc, name, "--citeproc", "-s", "--embed-resources",
+                          "-o", str(out / "a.html")])
+        if "pdf" in what:
+            steps += [[pandoc, name, "--citeproc", "-s", "-t", "typst",
+                       "-o", str(out / "a.typ")],
+                      [PYTHON, "-c", TYPST, str(out / "a.typ"), str(out / "a.pdf")]]
+        if "epub" in what:
+            steps.append([pandoc, name, "--citeproc", "-t", "epub3",
+                          "-o", str(out / "a.epub")])
+        script = " && ".join(_quote(step) for step in steps)
+        return timed(["bash", "-c", script], manuscript.parent, env)
+    return run
+
+
+# -- a volume: batch against one build after another -------------------------
+
+VOLUME = 20
+
+
+def volume(tmp: Path) -> Path:
+    """VOLUME manuscripts, each in its own folder with its bibliography:
+    the test manuscripts, copied round."""
+    sources = sorted(path for path in (ROOT / "tests" / "manuscripts").iterdir()
+                     if (path / "paper.md").is_file() or (path / "index.md").is_file())
+    folder = tmp / "volume"
+    for n in range(VOLUME):
+        source = sources[n % len(sources)]
+        shutil.copytree(source, folder / f"m{n + 1:02d}-{source.name}")
+    return folder
+
+
+def batch_build(folder: Path, tmp: Path, env: dict):
+    def run():
+        out = Path(tempfile.mkdtemp(dir=tmp))
+        return timed([PYTHON, str(ROOT / "build.py"), "batch", "-q", str(folder),
+                      "--out", str(out)], ROOT, env)
+    return run
+
+
+def one_after_another(folder: Path, tmp: Path, env: dict):
+    def run():
+        out = Path(tempfile.mkdtemp(dir=tmp))
+        commands = []
+        for paper in sorted(folder.glob("*/*.md")):
+            if paper.name in ("paper.md", "index.md"):
+                commands.append(_quote([
+                    PYTHON, str(ROOT / "build.py"), "-q", "--manuscript", str(paper),
+                    "--out", str(out / paper.parent.name)]))
+        return timed(["bash", "-c", " && ".join(commands)], ROOT, env)
+    return run
+
+
+# -- the report ----------------------------------------------------------------
+
+def rounds(runs: int, measures: dict) -> dict:
+    """Each measurement once per round, in the same order, `runs` rounds:
+    (median, peak KiB, times) per name."""
+    results = {name: [] for name in measures}
+    for _ in range(runs):
+        for name, run in measures.items():
+            results[name].append(run())
+    return {name: (statistics.median(t for t, _ in found),
+                   max(p for _, p in found), [t for t, _ in found])
+            for name, found in results.items()}
+
+
+CORE = {
+    "H": "H  our cold build, HTML only",
+    "PH": "PH peer: pandoc --citeproc -s --embed-resources → HTML",
+    "A": "A  our cold build (PDF + HTML + EPUB)",
+    "PF": "PF peer: pandoc HTML + pandoc → Typst PDF + pandoc EPUB",
+    "P": "P  our cold build, PDF only",
+    "PT": "PT peer: pandoc → .typ → Typst PDF",
+    "B": "B  by hand: pandoc ×3 with --filter, weasyprint",
+    "C": "C  WeasyPrint alone on our print HTML",
+    "D": "D  no-op rebuild",
+}
+
+
+def _row(label: str, result) -> str:
+    median, peak, times = result
+    memory = f"{peak / 1024:.0f} MiB" if peak else ""
+    return (f"| {label} | {median:.2f} s | "
+            f"{', '.join(f'{t:.2f}' for t in times)} | {memory} |")
+
+
+def _ratio(results: dict, top: str, bottom: str) -> str:
+    if top not in results or bottom not in results:
+        return "not measured"
+    return f"{results[top][0] / results[bottom][0]:.2f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per measurement")
+    parser.add_argument("--runs", type=int, default=5, help="rounds of the core "
+                        "measurements (longer manuscripts and the volume: fewer)")
+    parser.add_argument("--only", default="core,scaling,batch",
+                        help="comma-separated parts: core, scaling, batch")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="pubbuild-bench-") as name:
-        tmp = Path(name)
-        article = ROOT / "manuscript" / "article.md"
-        a = median_of(args.runs, cold_build(article, tmp, env))
-        b = median_of(args.runs, by_hand(tmp, env))
-        c = median_of(args.runs, weasyprint_alone(tmp, env))
-        d = median_of(args.runs, no_op(tmp, env))
-        e = watcher_refresh(tmp, env, args.runs)
-        rows += [("A  our cold build (PDF + HTML + EPUB)", a),
-                 ("B  by hand: pandoc ×3 with --filter, weasyprint", b),
-                 ("C  WeasyPrint alone on our print HTML", c),
-                 ("D  no-op rebuild", d),
-                 ("E  HTML after a one-paragraph edit (watch)",
-                  (statistics.median(e), 0, e))]
-        scaling = []
-        for times in (1, 4, 16):
-            manuscript = article if times == 1 else longer(times, tmp)
-            runs = args.runs if times < 16 else max(2, args.runs // 2)
-            result = median_of(runs, cold_build(manuscript, tmp, env))
-            scaling.append((times, result))
+    article = ROOT / "manuscript" / "article.md"
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.system()} {platform.release()}, Python "
         f"{platform.python_version()}; {dt.date.today().isoformat()}. "
-        f"Medians of {args.runs} runs (×16: {max(2, args.runs // 2)}); "
-        "peak memory is the largest process's resident set.",
-        "",
-        "| measurement | median | runs (s) | peak memory |",
-        "|---|---|---|---|",
+        f"Core: medians of {args.runs} rounds, each round one run of every "
+        "measurement in turn; peak memory is the largest process's resident set.",
     ]
-    for label, (median, peak, times) in rows:
-        memory = f"{peak / 1024:.0f} MiB" if peak else ""
-        lines.append(f"| {label} | {median:.2f} s | "
-                     f"{', '.join(f'{t:.2f}' for t in times)} | {memory} |")
-    a_median, b_median, c_median = rows[0][1][0], rows[1][1][0], rows[2][1][0]
-    lines += ["", f"A/C = {a_median / c_median:.2f} (target ≤ 1.3); "
-              f"B/A = {b_median / a_median:.2f} (target ≥ 2.5); "
-              f"D = {rows[3][1][0]:.2f} s (target ≤ 0.2 s); "
-              f"E = {rows[4][1][0]:.2f} s (target ≤ 0.5 s)", "",
-              "| length | median | runs (s) | peak memory | time / ×1 |",
-              "|---|---|---|---|---|"]
-    base = scaling[0][1][0]
-    for times, (median, peak, runs) in scaling:
-        listed = ", ".join(f"{t:.2f}" for t in runs)
-        lines.append(f"| ×{times} | {median:.2f} s | {listed} | {peak / 1024:.0f} MiB"
-                     f" | {median / base:.1f} |")
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="pubbuild-bench-") as name:
+        tmp = Path(name)
+        if "core" in parts:
+            plain = peer_manuscript(tmp)
+            measures = {"H": cold_build(article, tmp, env, "html"),
+                        "PH": peer(plain, tmp, env, ("html",)),
+                        "A": cold_build(article, tmp, env),
+                        "P": cold_build(article, tmp, env, "pdf")}
+            if typst_installed():
+                measures["PF"] = peer(plain, tmp, env, ("html", "pdf", "epub"))
+                measures["PT"] = peer(plain, tmp, env, ("pdf",))
+            measures |= {"B": by_hand(tmp, env), "C": weasyprint_alone(tmp, env),
+                         "D": no_op(tmp, env)}
+            results |= rounds(args.runs, measures)
+            e = watcher_refresh(tmp, env, args.runs)
+            results["E"] = (statistics.median(e), 0, e)
+            lines += ["", "| measurement | median | runs (s) | peak memory |",
+                      "|---|---|---|---|"]
+            for key, label in CORE.items():
+                if key in results:
+                    lines.append(_row(label, results[key]))
+            if not typst_installed():
+                lines.append("| PF, PT (Typst) | not measured: pip install -r "
+                             "bench/requirements.txt | | |")
+            lines.append(_row("E  HTML after a one-paragraph edit (watch)",
+                              results["E"]))
+            lines += ["", f"H/PH = {_ratio(results, 'H', 'PH')} (target ≤ 2.0); "
+                      f"A/PF = {_ratio(results, 'A', 'PF')}; "
+                      f"P/PT = {_ratio(results, 'P', 'PT')}; "
+                      f"A/C = {_ratio(results, 'A', 'C')} (target ≤ 1.3); "
+                      f"B/A = {_ratio(results, 'B', 'A')}; "
+                      f"D = {results['D'][0]:.2f} s (target ≤ 0.15 s); "
+                      f"E = {results['E'][0]:.2f} s (target ≤ 0.3 s)"]
+        if "scaling" in parts:
+            lines += ["", "| length | median | runs (s) | peak memory | time / ×1 |",
+                      "|---|---|---|---|---|"]
+            scaling = []
+            for times in (1, 4, 16, 64):
+                manuscript = article if times == 1 else longer(times, tmp)
+                runs = {1: args.runs, 4: max(2, args.runs // 2), 16: 2, 64: 1}[times]
+                scaling.append((times, rounds(runs, {
+                    "x": cold_build(manuscript, tmp, env)})["x"]))
+            base = scaling[0][1][0]
+            for times, (median, peak, runs) in scaling:
+                listed = ", ".join(f"{t:.2f}" for t in runs)
+                lines.append(f"| ×{times} | {median:.2f} s | {listed} | "
+                             f"{peak / 1024:.0f} MiB | {median / base:.1f} |")
+        if "batch" in parts:
+            folder = volume(tmp)
+            found = rounds(max(1, args.runs // 3), {
+                "batch": batch_build(folder, tmp, env),
+                "series": one_after_another(folder, tmp, env)})
+            lines += ["", "| a volume of 20 manuscripts | median | runs (s) | "
+                      "peak memory |", "|---|---|---|---|",
+                      _row("V  `build.py batch` (default --jobs)", found["batch"]),
+                      _row("   the same 20 builds one after another", found["series"]),
+                      "", f"series/batch = {found['series'][0] / found['batch'][0]:.2f}"
+                      f" on {os.cpu_count()} cores (target ≥ 1.8)"]
     report = "\n".join(lines) + "\n"
     print(report)
     (ROOT / "bench" / "results.md").write_text(report, encoding="utf-8")

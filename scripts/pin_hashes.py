@@ -2,6 +2,7 @@
 """Add every file's SHA-256 from PyPI to the pins in requirements.txt.
 
     python scripts/pin_hashes.py            rewrite requirements.txt in place
+    python scripts/pin_hashes.py FILE       another one (bench/requirements.txt)
 
 Each `name==version` line gets the hashes of all the files PyPI holds for
 that release (wheels for every platform and the sdist), so that
@@ -46,7 +47,8 @@ def _version_of(filename: str) -> str | None:
 
 
 def main() -> int:
-    lines = REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else REQUIREMENTS
+    lines = target.read_text(encoding="utf-8").splitlines()
     comments = [line for line in lines if line.startswith("#")]
     pins = [PIN.match(line).groups() for line in lines if PIN.match(line)]
     out = comments[:]
@@ -58,7 +60,7 @@ def main() -> int:
         out.append(f"{name}=={version} \\")
         out += [f"    --hash=sha256:{digest} \\" for digest in found[:-1]]
         out.append(f"    --hash=sha256:{found[-1]}")
-    REQUIREMENTS.write_text("\n".join(out) + "\n", encoding="utf-8")
+    target.write_text("\n".join(out) + "\n", encoding="utf-8")
     print(f"{len(pins)} pins, {sum(line.count('--hash') for line in out)} hashes")
     return 0
 
