@@ -53,6 +53,15 @@ class Manifest:
     source: dict                     # commit, date
     pandoc_version: str
     outputs: dict[str, bytes] = field(default_factory=dict)
+    # The sources' bytes as the build read them (path -> bytes): a file
+    # saved again while the build ran is recorded, and carried in the PDF,
+    # as what the outputs were made from, not as it is on disk afterwards.
+    read: dict[Path, bytes] = field(default_factory=dict)
+
+    def contents(self, path: Path) -> bytes:
+        """A source's bytes: as the build read them, else from disk."""
+        found = self.read.get(path)
+        return found if found is not None else path.read_bytes()
 
     @property
     def base(self) -> Path:
@@ -83,7 +92,7 @@ class Manifest:
             "manifest": FORMAT,
             "manuscript": self.name(self.manuscript),
             "source": self.source,
-            "sources": {name: _describe(path.read_bytes())
+            "sources": {name: _describe(self.contents(path))
                         for name, path in self.source_files().items()},
             "pipeline": {name: _describe(path.read_bytes())
                          for name, path in pipeline_files().items()},

@@ -14,6 +14,8 @@ This module must not know about the command line or the commands.
 
 from __future__ import annotations
 
+import io
+import json
 import sys
 import time
 from concurrent.futures import Future
@@ -24,6 +26,7 @@ import panflute as pf
 
 import filters
 from pubbuild import (
+    citecache,
     clock,
     context,
     cslstyles,
@@ -53,6 +56,9 @@ class Source:
     bibliographies: list  # pubbuild.bibliography.Bibliography
     csl: Path
     index: object  # pubbuild.citeindex.CitationIndex
+    # The manuscript's, bibliographies' and style's bytes as read here: what
+    # the manifest records (an editor may save again while the build runs).
+    read: dict[Path, bytes]
 
 
 class Progress:
@@ -107,7 +113,7 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
     if not bib_paths:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
     csl = _style(doc, reporter, csl_option)
-    bibs, index = _index(bib_paths, csl)
+    bibs, index, read = _index(bib_paths, csl)
     _no_key_twice(bibs)
     # citeproc resolves these later from any working directory.
     doc.metadata["bibliography"] = pf.MetaList(
@@ -148,7 +154,8 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
                              "(write 2021-01-29, 29 January 2021 or January 29, "
                              "2021): the outputs carry 1980-01-01",
                              reporter.locate("date:"))
-    return Source(manuscript, doc, reporter, bibs, csl, index)
+    read = {manuscript: text.encode("utf-8"), **read}
+    return Source(manuscript, doc, reporter, bibs, csl, index, read)
 
 
 _INDEXES: dict[tuple, tuple] = {}  # the watcher reuses an index while unchanged
@@ -172,14 +179,15 @@ def _warm_index(text: str, manuscript: Path, csl_option: str | None) -> None:
 
 
 def _index(bib_paths: list[Path], csl: Path) -> tuple:
-    """The bibliographies and their citation index, made once per content."""
+    """The bibliographies and their citation index, made once per content;
+    with the files' bytes as read for it."""
     from pubbuild import citeindex  # here: citeproc-py is slow to import
 
     content = tuple((path, pandoc.read_file(path)) for path in [*bib_paths, csl])
     if content not in _INDEXES:
         _INDEXES.clear()
         _INDEXES[content] = citeindex.load(bib_paths, csl)
-    return _INDEXES[content]
+    return (*_INDEXES[content], dict(content))
 
 
 def _no_key_twice(bibs: list) -> None:
@@ -282,8 +290,18 @@ def _steps(doc: pf.Doc, source: Source, steps, without: tuple) -> pf.Doc:
 
 
 def cite(doc: pf.Doc) -> pf.Doc:
-    """Pandoc's citeproc, once: renders citations and the reference list."""
-    return pandoc.citeproc(doc)
+    """Pandoc's citeproc, once: renders citations and the reference list
+    (in the watcher, its last answer when the citations did not change:
+    pubbuild.citecache)."""
+    if not citecache.enabled:
+        return pandoc.citeproc(doc)
+    given = json.loads(pandoc.to_json(doc))
+    made = citecache.reuse(given)
+    if made is not None:
+        return pf.load(io.StringIO(json.dumps(made)))
+    result = pandoc.citeproc(doc)
+    citecache.remember(given, json.loads(pandoc.to_json(result)))
+    return result
 
 
 def _stop_on_errors(source: Source) -> None:
@@ -298,7 +316,8 @@ def plan(source: Source, doc: pf.Doc) -> tuple[manifest.Manifest, clock.BuildTim
     """What this build will record: its inputs, their hashes, its date."""
     sources = [*(bib.path for bib in source.bibliographies), source.csl,
                *doc.context.image_files]
-    return uptodate.planned(source.path, sources, doc.get_metadata("date", None))
+    return uptodate.planned(source.path, sources, doc.get_metadata("date", None),
+                            source.read)
 
 
 def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,
@@ -331,7 +350,7 @@ def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     # PDF is made: the watcher's HTML refresh does not need them).
     carried = []
     if "pdf" in todo:
-        carried = [(label, path.read_bytes(), "Source") for label, path
+        carried = [(label, inventory.contents(path), "Source") for label, path
                    in inventory.source_files().items()]
         carried.append((EMBEDDED_MANIFEST, manifest.to_json(inputs), "Supplement"))
     # The EPUB's page list is the PDF's pages: made in the same build, the

@@ -17,16 +17,18 @@ from pathlib import Path
 from pubbuild import cache, clock, frontmatter, manifest, pandocbin
 
 
-def planned(manuscript: Path, sources: list[Path], date: str | None
+def planned(manuscript: Path, sources: list[Path], date: str | None,
+            read: dict[Path, bytes] | None = None
             ) -> tuple[manifest.Manifest, clock.BuildTime]:
-    """The manifest of a build's inputs, and its date."""
+    """The manifest of a build's inputs, and its date; `read`, the bytes of
+    the sources as the build read them (manifest.Manifest.read)."""
     known = clock.history([manuscript, *sources])
     when = clock.build_time([manuscript, *sources], date, known)
     inventory = manifest.Manifest(
         manuscript, sources,
         {"commit": clock.source_commit([manuscript, *sources], known),
          "date": clock.iso(when.moment)},
-        pandocbin.version())
+        pandocbin.version(), read=dict(read or {}))
     return inventory, when
 
 

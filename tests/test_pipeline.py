@@ -4,6 +4,7 @@ formats written from the one AST, and the no-op check that follows."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import zlib
@@ -104,6 +105,23 @@ def test_write_makes_the_format_then_nothing_is_left_to_do(paper, tmp_path):
     assert not uptodate.up_to_date(paper, out, ["html", "epub"])  # never built
     paper.write_text(paper.read_text(encoding="utf-8") + "\nMore.\n",
                      encoding="utf-8")
+    assert not uptodate.up_to_date(paper, out, ["html"])
+
+
+def test_a_save_during_the_build_is_not_recorded_as_built(paper, tmp_path):
+    """The watcher's race: the author saves again while the last edit's
+    outputs are being made. What is recorded (and carried in the PDF) is
+    the manuscript as read, so the next look sees the new save as a change."""
+    out = tmp_path / "out"
+    read = paper.read_bytes()
+    source = pipeline.read(paper)
+    doc = pipeline.run_filters(source)
+    paper.write_text(paper.read_text(encoding="utf-8") + "\nSaved meanwhile.\n",
+                     encoding="utf-8")
+    pipeline.write(["html"], doc, source, out, pipeline.Progress(quiet=True))
+    listing = json.loads((out / "MANIFEST.json").read_text(encoding="utf-8"))
+    recorded = listing["sources"][listing["manuscript"]]["sha256"]
+    assert recorded == hashlib.sha256(read).hexdigest()
     assert not uptodate.up_to_date(paper, out, ["html"])
 
 
