@@ -2,10 +2,11 @@
 
 One process stays warm (pandoc, panflute and WeasyPrint imported, the
 bibliography index kept while the .bib and .csl are unchanged). When a
-watched file changes it rebuilds the HTML first and bumps a version the
-page polls, so the browser reloads; the PDF and the EPUB follow in the
-background. A failed build is shown in the page and in the terminal, and
-the watcher goes on.
+watched file changes (its stamp is looked at every POLL seconds) it
+rebuilds the HTML first and bumps a version; the page's request for it
+(a long poll) is answered at once, and the browser reloads; the PDF and
+the EPUB follow in the background. A failed build is shown in the page
+and in the terminal, and the watcher goes on.
 
 The server listens on 127.0.0.1 only. It serves the article's HTML at `/`
 (and under its own name) and the PDF and EPUB under theirs, and nothing
@@ -27,23 +28,28 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-POLL = 0.3  # seconds between looks at the files
+POLL = 0.1  # seconds between looks at the files (a stat each: cheap)
+LONG = 25  # seconds the page's state request may wait for a new version
 STATE = "/__pubbuild/state"
 KINDS = {".html": "text/html; charset=utf-8", ".pdf": "application/pdf",
          ".epub": "application/epub+zip"}
 RELOAD = """<script>
 (function () {
+  // A long poll: the server answers when the version changes (or after
+  // LONG seconds), so the page reloads as soon as a build is done.
   var seen = null;
   function look() {
-    fetch("STATE").then(function (r) { return r.json(); })
+    fetch(seen === null ? "STATE" : "STATE?after=" + seen)
+      .then(function (r) { return r.json(); })
       .then(function (s) {
-        if (seen !== null && s.version !== seen) { location.reload(); }
+        if (seen !== null && s.version !== seen) { location.reload(); return; }
         seen = s.version;
-      }).catch(function () {});
+        look();
+      }).catch(function () { setTimeout(look, 1000); });
   }
-  look(); setInterval(look, 500);
+  look();
 })();
 </script>""".replace("STATE", STATE)
 
@@ -69,6 +75,12 @@ class State:
         self.version = 0
         self.error = ""
         self.following = 0
+        self.changed = threading.Condition(self.lock)
+
+    def wait(self, after: int, seconds: float) -> None:
+        """Until the version is not `after` (or `seconds` have passed)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.version != after, seconds)
 
     def started(self) -> int:
         with self.lock:
@@ -80,6 +92,7 @@ class State:
             if build == self.build:
                 self.version += 1
                 self.error = error
+                self.changed.notify_all()
 
     def follow(self, change: int) -> None:
         with self.lock:
@@ -115,8 +128,12 @@ def serve(page: Path, downloads: list[Path], port: int,
         def _answer(self, with_body: bool):
             # An exact match on the decoded path: nothing is looked up on
             # disk by name, so `..`, other files and folders cannot be reached.
-            path = unquote(urlsplit(self.path).path)
+            url = urlsplit(self.path)
+            path = unquote(url.path)
             if path == STATE:
+                after = parse_qs(url.query).get("after", [""])[0]
+                if after.lstrip("-").isdigit():
+                    state.wait(int(after), LONG)
                 body = json.dumps(state.snapshot()).encode()
                 return self._send(200, body, "application/json", with_body)
             file = routes.get(path)

@@ -241,6 +241,17 @@ def test_the_watcher_rebuilds_and_serves(tmp_path):
         # since a build that fails now also stops their pandoc runs (every
         # thread's: pandoc.pool), and the terminal would say so.
         settled(url)
+        # The watcher answered that edit from its last citeproc run
+        # (pubbuild.citecache) and its warm caches: what it wrote is byte
+        # for byte what a cold build of the edited sources writes.
+        cold = tmp_path / "cold"
+        made = run_build("--manuscript", str(manuscript), "--out", str(cold),
+                         cwd=project, env={"SOURCE_DATE_EPOCH": "1700000000"})
+        assert made.returncode == 0, made.stderr
+        made = {p.name: p.read_bytes() for p in cold.iterdir()}
+        assert sorted(made) == ["MANIFEST.json", "SHA256SUMS", "article.epub",
+                                "article.html", "article.pdf"]
+        assert {name: (out / name).read_bytes() for name in made} == made
 
         # A broken manuscript shows in the page and the terminal, once each,
         # with one "error:" at most; the watcher goes on.

@@ -17,8 +17,10 @@ def run(args) -> int:
     """Rebuild on every change and serve the article with live reload."""
     import threading
 
-    from pubbuild import watch
+    from pubbuild import citecache, watch
 
+    # An edit that leaves the citations alone reuses citeproc's last answer.
+    citecache.enabled = True
     out, manuscript = args.out.resolve(), args.manuscript.resolve()
     out.mkdir(parents=True, exist_ok=True)
     state = watch.State()
