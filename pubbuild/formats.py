@@ -22,6 +22,7 @@ import datetime
 import functools
 import re
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -74,6 +75,9 @@ class Job:
     # EPUB's writer, in its thread, waits for it. Without it the EPUB's
     # writer lays the pages out itself.
     pages: Future | None = None
+    # Set by the PDF's writer once its print HTML is made (or it failed):
+    # the writers beside it wait for it (pipeline.write).
+    printed: threading.Event | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -125,8 +129,12 @@ def pdf(doc: pf.Doc, job: Job) -> bytes:
         from pubbuild import pagelist
         from pubbuild import pdf as weasyprint
 
-        with job.stage("print HTML (pandoc, SVG math)"):
-            printable = print_html(doc, job)
+        try:
+            with job.stage("print HTML (pandoc, SVG math)"):
+                printable = print_html(doc, job)
+        finally:
+            if job.printed is not None:
+                job.printed.set()
         with job.stage("PDF (WeasyPrint)"):
             return weasyprint.render(
                 printable, manuscript=job.manuscript, when=job.when,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -359,13 +360,22 @@ def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     pages = Future() if "pdf" in todo and "epub" in todo else None
     job = Job(source.path, name, source.reporter, when.moment, carried,
               progress.stage, pages)
+    # The print HTML is the PDF's critical path: the writers beside it start
+    # once it is made (they have the whole render to finish in), instead of
+    # sharing the two cores with it.
+    ready = threading.Event() if "pdf" in todo else None
+    job.printed = ready
     results: dict[str, bytes] = {}
     here = [fmt for fmt in todo if not FORMATS[fmt].beside_pdf]
     with pandoc.pool(2) as pool:
-        pending = {fmt: pool.submit(_timed, FORMATS[fmt].write, doc, job)
+        pending = {fmt: pool.submit(_timed, FORMATS[fmt].write, doc, job, ready)
                    for fmt in todo if FORMATS[fmt].beside_pdf}
-        for fmt in here:
-            results[output_name(name, fmt)] = FORMATS[fmt].write(doc, job)
+        try:
+            for fmt in here:
+                results[output_name(name, fmt)] = FORMATS[fmt].write(doc, job)
+        finally:
+            if ready is not None:  # however the PDF went: never waited for in vain
+                ready.set()
         for fmt, future in pending.items():
             results[output_name(name, fmt)], seconds = future.result()
             beside = ", beside the PDF" if here else ""
@@ -392,7 +402,9 @@ def write(wanted: list[str], doc: pf.Doc, source: Source, out: Path,
     return [out / label for label in results]
 
 
-def _timed(function, *args):
+def _timed(function, doc, job, ready: threading.Event | None):
+    if ready is not None:
+        ready.wait()
     start = time.perf_counter()
-    return function(*args), time.perf_counter() - start
+    return function(doc, job), time.perf_counter() - start
 
