@@ -1,13 +1,16 @@
 """Many manuscripts at once: a journal volume, each paper a build of its own.
 
 `build.py batch` finds the manuscripts its arguments name (folders, files,
-globs), gives each an output folder of its own, and builds each with
-`build.py` in a child process, several at a time. Processes rather than
-threads: the work is Python (filters, WeasyPrint), so only processes run
-it in parallel; a paper that fails or is killed takes no other with it;
-and each build's memory goes back to the machine when it ends. Whether a
-child built something or found it up to date, it says itself (its
-"Nothing to do" line); this module never second-guesses its cache.
+globs), gives each an output folder of its own, and builds them several at
+a time, each in a worker process (pubbuild.batchworker) that builds paper
+after paper the way `build.py --manuscript M --out O` does, after starting
+once: Python, panflute and WeasyPrint imported once, not once a paper.
+Processes rather than threads: the work is Python (filters, WeasyPrint),
+so only processes run it in parallel; a paper whose build fails ends its
+worker (the next paper gets a fresh one), and a worker killed by the
+machine takes no other paper with it. Whether a build made something or
+found it up to date, it says itself (its "Nothing to do" line); this
+module never second-guesses its cache.
 
 `plan` says the same jobs without building them, for an engine that runs
 them elsewhere (CI matrix, GNU parallel over ssh): each with the command
@@ -35,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from pubbuild import children, frontmatter, git
+from pubbuild import frontmatter, git
 from pubbuild.diagnostics import BuildError, display_path
 from pubbuild.outputs import DEFAULT
 from pubbuild.paths import ROOT
@@ -217,13 +220,6 @@ def default_jobs() -> tuple[int, str]:
 
 # -- the plan: jobs and keys, nothing built ----------------------------------
 
-def command(job: Job, options: Options) -> list[str]:
-    """The child build of `run`: this Python, this build.py, absolute paths
-    (the child runs in this working directory, like a --csl FILE given)."""
-    return [sys.executable, str(ROOT / "build.py"), "--manuscript",
-            str(job.manuscript), "--out", str(job.out), *options.argv()]
-
-
 def portable_command(job: Job, options: Options) -> list[str]:
     """The same build as a user would type it here: relative paths."""
     return ["python", display_path(ROOT / "build.py"), "--manuscript",
@@ -333,33 +329,65 @@ def _git_state(folder: Path) -> str | None:
 
 def build(job_list: list[Job], options: Options, workers: int,
           report: Callable[[int, int, Result], None]) -> list[Result]:
-    """Build every job, `workers` at a time, each in a child process;
+    """Build every job, `workers` at a time, each pool thread handing its
+    jobs to a warm worker process of its own (pubbuild.batchworker);
     `report(done, total, result)` as each ends. Results in job order.
 
-    Ctrl-C (KeyboardInterrupt here) kills the children that are running,
-    starts no other, and goes on up."""
+    Ctrl-C (KeyboardInterrupt here) kills the workers, starts no other job,
+    and goes on up."""
     lock = threading.Lock()
     running: set[subprocess.Popen] = set()
     stopping = threading.Event()
+    mine = threading.local()  # .worker: this thread's worker process, if any
+
+    def worker() -> subprocess.Popen:
+        process = getattr(mine, "worker", None)
+        if process is None or process.poll() is not None:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "pubbuild.batchworker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, env=_worker_env(), text=True,
+                encoding="utf-8")
+            with lock:
+                running.add(process)
+            mine.worker = process
+        return process
+
+    def retire(process: subprocess.Popen) -> int:
+        mine.worker = None
+        try:
+            process.stdin.close()
+            returncode = process.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            process.kill()
+            returncode = process.wait()
+        with lock:
+            running.discard(process)
+        return returncode
 
     def one(job: Job) -> Result | None:
         if stopping.is_set():
             return None
         started = time.perf_counter()
-        with children.started(command(job, options), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) as process:
-            with lock:
-                if stopping.is_set():
-                    return None  # leaving the block kills it
-                running.add(process)
-            try:
-                _, err = process.communicate()
-            finally:
-                with lock:
-                    running.discard(process)
-        return outcome(job, process.returncode, err.decode("utf-8", "replace"),
-                       time.perf_counter() - started)
+        process = worker()
+        request = {"manuscript": str(job.manuscript), "out": str(job.out),
+                   "format": options.format, "csl": options.csl,
+                   "strict": options.strict, "debug": options.debug}
+        try:
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+            answer = process.stdout.readline()
+        except OSError:
+            answer = ""
+        seconds = time.perf_counter() - started
+        if stopping.is_set():
+            return None
+        if not answer:  # the worker died under this paper
+            return outcome(job, retire(process) or -signal.SIGKILL, "", seconds)
+        said = json.loads(answer)
+        if said["status"] != 0:
+            retire(process)  # it ends after a failure; the next job gets a new one
+        return outcome(job, said["status"], said["stderr"], seconds)
 
     results: list[Result | None] = [None] * len(job_list)
     with ThreadPoolExecutor(max_workers=workers,
@@ -372,13 +400,31 @@ def build(job_list: list[Job], options: Options, workers: int,
                 if result is not None:
                     report(done, len(job_list), result)
         except BaseException:
-            with lock:
-                stopping.set()
-                for process in running:
-                    process.kill()
+            stopping.set()
+            _kill(lock, running)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+    _kill(lock, running)  # the idle workers: their work is done
     return [result for result in results if result is not None]
+
+
+def _kill(lock: threading.Lock, running: set) -> None:
+    with lock:
+        for process in running:
+            if process.poll() is None:
+                process.kill()
+        for process in running:
+            process.wait()
+        running.clear()
+
+
+def _worker_env() -> dict[str, str]:
+    """The batch's environment, with the project importable from any
+    working directory (the worker runs in the batch's, as a build would)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
 
 def outcome(job: Job, returncode: int, stderr: str, seconds: float) -> Result:
