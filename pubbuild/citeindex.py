@@ -15,6 +15,7 @@ This module must not know about Markdown, panflute or output formats.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -35,8 +36,10 @@ from pubbuild.diagnostics import BuildError
 EXACT, TOLERANT, NONE = 0, 1, 2
 
 
+@functools.lru_cache(maxsize=65536)
 def normal(name: str) -> str:
-    """A name reduced for comparison: no accents, case, spaces or hyphens."""
+    """A name reduced for comparison: no accents, case, spaces or hyphens.
+    (Cached: every citation is compared with every entry.)"""
     decomposed = unicodedata.normalize("NFKD", name)
     return "".join(c for c in decomposed if c.isalnum()).casefold()
 
@@ -158,7 +161,11 @@ def _close(written: str, family: str) -> bool:
         return True
     if min(len(written), len(family)) < 4:
         return False
-    return difflib.SequenceMatcher(None, written, family).ratio() >= 0.8
+    # The cheap upper bounds first, as difflib.get_close_matches does: each
+    # is at least ratio(), so a pair below 0.8 on one is below it on ratio().
+    matcher = difflib.SequenceMatcher(None, written, family)
+    return (matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8
+            and matcher.ratio() >= 0.8)
 
 
 def _match_year(query: Query, entry: IndexEntry) -> tuple[int, str]:
