@@ -21,13 +21,10 @@ pipeline itself reads top to bottom in `pubbuild/pipeline.py`.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-import traceback
 from pathlib import Path
 
-from pubbuild import limits, pdf
-from pubbuild.commands import EXPECTED, one_line
+from pubbuild.commands import dispatch
 from pubbuild.outputs import DEFAULT, FORMATS
 from pubbuild.paths import DEFAULT_MANUSCRIPT, DEFAULT_OUT
 
@@ -180,20 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in defaults.items():
         if not hasattr(args, key):
             setattr(args, key, value)
-    try:
-        # The process's environment is settled here, before any thread runs.
-        pdf.only_bundled_fonts()
-        if args.run != "watch":  # the watcher limits each rebuild
-            limits.start()
-        return importlib.import_module(f"pubbuild.commands.{args.run}").run(args)
-    except EXPECTED as exc:
-        limits.stop()  # no alarm while the message is printed
-        if args.debug:
-            traceback.print_exc()
-        print(one_line(exc, args.manuscript), file=sys.stderr)
-        return 130 if isinstance(exc, KeyboardInterrupt) else 1
-    finally:
-        limits.stop()
+    return dispatch(args)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ A build started afresh spends most of a short paper's time starting:
 Python, panflute and citeproc-py imported, WeasyPrint imported and its
 fonts set up (about a second of CPU). A volume's worker does that once and
 then builds each manuscript it is handed, the way `python build.py
---manuscript M --out O` does (`pubbuild.commands.build.run`, the same
+--manuscript M --out O` does (`pubbuild.commands.dispatch`, the same
 clock, the same one-line errors), so each paper's bytes are the ones its
 author gets alone: `tests/test_batch.py` compares them.
 
@@ -35,9 +35,8 @@ from pathlib import Path
 
 
 def main() -> int:
-    from pubbuild import limits, pdf
-    from pubbuild.commands import EXPECTED, one_line
-    from pubbuild.commands import build as command
+    from pubbuild import pdf
+    from pubbuild.commands import dispatch
 
     pdf.only_bundled_fonts()  # before any thread, as build.py's main does
     # Answers go to the real stdout; anything else written there (by a
@@ -54,19 +53,10 @@ def main() -> int:
         said = io.StringIO()
         with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
             try:
-                limits.start()
-                status = command.run(args)
-            except EXPECTED as exc:
-                limits.stop()
-                if args.debug:
-                    traceback.print_exc()
-                print(one_line(exc, args.manuscript), file=sys.stderr)
-                status = 130 if isinstance(exc, KeyboardInterrupt) else 1
+                status = dispatch(args)
             except Exception:  # a bug: its traceback, as a build alone shows it
                 traceback.print_exc()
                 status = 1
-            finally:
-                limits.stop()
         answers.write(json.dumps({"status": status, "stderr": said.getvalue()})
                       + "\n")
         answers.flush()

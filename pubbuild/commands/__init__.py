@@ -1,13 +1,17 @@
 """The commands: one module each, `run(args) -> int`, dispatched by build.py.
 
-build.py owns the command line (the parser, the dispatch, the one-line
-errors); a command module owns what its command does and reads its options
+build.py owns the command line (the parser); `dispatch` runs a parsed
+command with the one-line errors (for build.py, and for each paper of a
+batch worker); a command module owns what its command does and reads its options
 from `args`; the pipeline they share is `pubbuild.pipeline`.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib
+import sys
+import traceback
 from pathlib import Path
 
 from pubbuild import limits
@@ -46,3 +50,25 @@ def one_line(exc: BaseException, manuscript: Path) -> str:
         return (f"{where}: nested too deeply to process (thousands of levels "
                 "of brackets, lists or block quotes)")
     return f"{where}: interrupted; the previous outputs are unchanged"
+
+
+def dispatch(args) -> int:
+    """Run the command `args.run` as `python build.py` does: the bundled
+    fonts and the clock set first; an expected failure is one line on
+    stderr and exit status 1 (130 for Ctrl-C). Anything else goes on up."""
+    from pubbuild import pdf
+
+    try:
+        # The process's environment is settled here, before any thread runs.
+        pdf.only_bundled_fonts()
+        if args.run != "watch":  # the watcher limits each rebuild
+            limits.start()
+        return importlib.import_module(f"pubbuild.commands.{args.run}").run(args)
+    except EXPECTED as exc:
+        limits.stop()  # no alarm while the message is printed
+        if args.debug:
+            traceback.print_exc()
+        print(one_line(exc, args.manuscript), file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 1
+    finally:
+        limits.stop()
