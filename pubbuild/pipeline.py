@@ -93,8 +93,11 @@ class _Stage:
 
 # -- stages ----------------------------------------------------------------
 
-def read(manuscript: Path, csl_option: str | None = None) -> Source:
-    """Pandoc reads the manuscript once; bibliography and style are loaded."""
+def read(manuscript: Path, csl_option: str | None = None,
+         inherit: Source | None = None) -> Source:
+    """Pandoc reads the manuscript once; bibliography and style are loaded.
+    `inherit`: a manuscript whose bibliography and style this one uses
+    unless it names its own (the response to reviewers, the article's)."""
     manuscript = manuscript.resolve()
     if not manuscript.is_file():
         raise BuildError("manuscript not found", manuscript)
@@ -111,9 +114,12 @@ def read(manuscript: Path, csl_option: str | None = None) -> Source:
         doc = parsing.result()
     reporter = Reporter(SourceText(manuscript, text))
     bib_paths = _meta_paths(doc, "bibliography", reporter)
+    if not bib_paths and inherit is not None:
+        bib_paths = [bib.path for bib in inherit.bibliographies]
     if not bib_paths:
         raise BuildError("no `bibliography:` in the front matter", manuscript)
-    csl = _style(doc, reporter, csl_option)
+    csl = (inherit.csl if inherit is not None and csl_option is None
+           and "csl" not in doc.metadata else _style(doc, reporter, csl_option))
     bibs, index, read = _index(bib_paths, csl)
     _no_key_twice(bibs)
     # citeproc resolves these later from any working directory.
@@ -282,11 +288,11 @@ def _steps(doc: pf.Doc, source: Source, steps, without: tuple) -> pf.Doc:
         if step.name in without:
             continue
         if step.name == filters.CITEPROC:
-            _stop_on_errors(source)
+            stop_on_errors(source)
             doc = context.carry(doc, cite(doc))
         else:
             doc = step.module().main(doc)
-    _stop_on_errors(source)
+    stop_on_errors(source)
     return doc
 
 
@@ -305,12 +311,24 @@ def cite(doc: pf.Doc) -> pf.Doc:
     return result
 
 
-def _stop_on_errors(source: Source) -> None:
+def stop_on_errors(source: Source) -> None:
+    """Every error reported so far, one a line; the first ends the command."""
     if source.reporter.errors:
         for diagnostic in source.reporter.errors[1:]:
             print(diagnostic, file=sys.stderr)
         first = source.reporter.errors[0]
         raise BuildError(f"error: {first.message}", first.file, first.line)
+
+
+def stop_on_warnings(source: Source) -> None:
+    """--strict: every warning is an error, one line each."""
+    warnings = source.reporter.warnings
+    if warnings:
+        for diagnostic in warnings[1:]:
+            print(str(diagnostic).replace(": warning: ", ": error: ", 1),
+                  file=sys.stderr)
+        raise BuildError(f"error: {warnings[0].message} (--strict)",
+                         warnings[0].file, warnings[0].line)
 
 
 def plan(source: Source, doc: pf.Doc) -> tuple[manifest.Manifest, clock.BuildTime]:

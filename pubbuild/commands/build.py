@@ -7,7 +7,7 @@ import time
 
 from pubbuild import pdf, uptodate
 from pubbuild.commands import size
-from pubbuild.diagnostics import BuildError, display_path
+from pubbuild.diagnostics import display_path
 from pubbuild.outputs import DEFAULT, FORMATS
 
 
@@ -39,13 +39,8 @@ def run(args) -> int:
         doc = pipeline.run_filters(source)
     for diagnostic in source.reporter.warnings:
         progress.say(str(diagnostic))
-    if args.strict and source.reporter.warnings:
-        # --strict: every warning is an error, one line each.
-        for diagnostic in source.reporter.warnings[1:]:
-            print(str(diagnostic).replace(": warning: ", ": error: ", 1),
-                  file=sys.stderr)
-        first = source.reporter.warnings[0]
-        raise BuildError(f"error: {first.message} (--strict)", first.file, first.line)
+    if args.strict:
+        pipeline.stop_on_warnings(source)
     written = pipeline.write(wanted, doc, source, args.out.resolve(), progress,
                              args.csl)
     total = time.perf_counter() - progress.started

@@ -30,21 +30,9 @@ def run(args) -> int:
                                          args.author or "Author", when)
             relative = None
         else:
-            manuscript = args.manuscript.resolve()
-            repo = revisions.repository(manuscript)
-            relative = manuscript.relative_to(repo).as_posix()
-            old_rev = revisions.resolve(args.old, repo)
-            old_path = revisions.materialise(old_rev, manuscript, repo,
-                                             Path(tmp, "old"))
-            if args.new:
-                new_rev = revisions.resolve(args.new, repo)
-                new_path = revisions.materialise(new_rev, manuscript, repo,
-                                                 Path(tmp, "new"))
-            else:
-                new_rev = revisions.working_tree(repo, clock.iso(
-                    clock.build_time([manuscript]).moment))
-                new_path = manuscript
-        docs = [_read_revision(path, revision, relative, args.csl)
+            (old_path, old_rev), (new_path, new_rev), relative = revisions_of(
+                args.manuscript, args.old, args.new, Path(tmp))
+        docs = [read_revision(path, revision, relative, args.csl)
                 for path, revision in ((old_path, old_rev), (new_path, new_rev))]
         author = args.author or new_rev.author
         date = args.date or new_rev.date
@@ -78,7 +66,28 @@ def run(args) -> int:
     return 0
 
 
-def _read_revision(path: Path, revision, relative: str | None,
+def revisions_of(manuscript: Path, old: str, new: str | None, tmp: Path):
+    """((path, Revision) of OLD, the same of NEW (the working tree if None),
+    the manuscript's path in the repository): each revision written out
+    under `tmp` (pubbuild.revisions)."""
+    from pubbuild import revisions
+
+    manuscript = manuscript.resolve()
+    repo = revisions.repository(manuscript)
+    relative = manuscript.relative_to(repo).as_posix()
+    old_rev = revisions.resolve(old, repo)
+    old_path = revisions.materialise(old_rev, manuscript, repo, tmp / "old")
+    if new:
+        new_rev = revisions.resolve(new, repo)
+        new_path = revisions.materialise(new_rev, manuscript, repo, tmp / "new")
+    else:
+        new_rev = revisions.working_tree(repo, clock.iso(
+            clock.build_time([manuscript]).moment))
+        new_path = manuscript
+    return (old_path, old_rev), (new_path, new_rev), relative
+
+
+def read_revision(path: Path, revision, relative: str | None,
                    csl: str | None) -> pf.Doc:
     """A revision through the same reading and filters as a build; an error
     in a committed revision names it (`HEAD~1:text/paper.md:2: …`)."""

@@ -33,10 +33,7 @@ def run(args) -> int:
     job = formats.Job(source.path, name, source.reporter, when.moment)
     reference = wordref.reference_docx(**profile.docx)
     files: dict[str, bytes] = {}
-    manuscript = doc
-    if profile.title_page == "first-page":
-        manuscript = pandoc.copy(doc)
-        manuscript.content = [*titlepage.title_page(doc).content, *manuscript.content]
+    manuscript = as_submitted(doc, profile)
     with progress.stage("manuscript PDF + DOCX"):
         files[f"{name}.pdf"] = formats.pdf(manuscript, job)
         files[f"{name}.docx"] = formats.docx(manuscript, job, reference)
@@ -48,11 +45,7 @@ def run(args) -> int:
     anonymous = []
     if profile.anonymised:
         with progress.stage("anonymised PDF + DOCX"):
-            authors = submission.authors_of(doc)
-            masked = (submission.self_cited(source.index, authors)
-                      if profile.get("mask-self-citations", True) else {})
-            blind = pipeline.finish(submission.anonymise(pandoc.copy(before), masked),
-                                    source, without=("backlinks",))
+            blind, authors, masked = anonymised(source, before, doc, profile)
             blind_job = formats.Job(source.path, "manuscript-anonymous",
                                     source.reporter, when.moment)
             files["manuscript-anonymous.pdf"] = formats.pdf(blind, blind_job)
@@ -100,3 +93,26 @@ def run(args) -> int:
         progress.say(f"wrote {display_path(out / 'submission.meca')} "
                      f"({size(len(written[out / 'submission.meca']))})")
     return 0
+
+
+def as_submitted(doc, profile):
+    """The manuscript as the package has it: the title page on its first
+    page when the profile says so (`respond` counts pages in this one)."""
+    if profile.title_page != "first-page":
+        return doc
+    manuscript = pandoc.copy(doc)
+    manuscript.content = [*titlepage.title_page(doc).content, *manuscript.content]
+    return manuscript
+
+
+def anonymised(source, before, doc, profile):
+    """(the anonymised manuscript, its authors, the self-citations masked),
+    from the document before citeproc (`before`): names gone, self-citations
+    masked if the profile says so."""
+    from pubbuild import submission
+
+    authors = submission.authors_of(doc)
+    masked = (submission.self_cited(source.index, authors)
+              if profile.get("mask-self-citations", True) else {})
+    return (pipeline.finish(submission.anonymise(pandoc.copy(before), masked),
+                            source, without=("backlinks",)), authors, masked)
