@@ -189,6 +189,10 @@ def epub(doc: pf.Doc, job: Job) -> bytes:
                          if conforms else ())
 
 
+# Metadata that names files on this machine (set by pipeline.read).
+MACHINE_PATHS = ("bibliography", "csl")
+
+
 def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
     """Word: insertion/deletion Spans with author and date become tracked
     changes (w:ins, w:del) in pandoc's DOCX writer; then `track_paragraphs`
@@ -204,6 +208,11 @@ def docx(doc: pf.Doc, job: Job, reference: bytes | None = None) -> bytes:
             path.write_bytes(reference)
             args.append(f"--reference-doc={path}")
         written = a11ydocx.prepare(docxfields.prepare(_copy_with_images(doc, job)))
+        # Pandoc writes every other metadata field as a custom document
+        # property: not the paths this machine read the sources from.
+        for key in MACHINE_PATHS:
+            if key in written.metadata.content:
+                del written.metadata[key]
         out, _ = pandoc.write(written, "docx", args, file=job.manuscript,
                               env=job.env, sandbox=False)
     return a11ydocx.finish(docxfields.finish(track_paragraphs(out)))

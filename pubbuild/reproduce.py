@@ -158,8 +158,9 @@ def _child_build(command: list[str], cwd, env: dict, file: Path | None = None,
 
 
 def _compare(first: Path, second: Path, out) -> int:
-    names = sorted({p.name for p in first.iterdir()}
-                   | {p.name for p in second.iterdir()})
+    # Every file, in folders too (diff/, response/).
+    names = sorted({p.relative_to(root).as_posix() for root in (first, second)
+                    for p in root.rglob("*") if p.is_file()})
     width = max(len(name) for name in names)
     print(f"\n{'file':<{width}}  {'size':>9}  {'sha256':<16}  result", file=out)
     differences = []
