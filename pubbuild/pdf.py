@@ -586,7 +586,11 @@ def fontconfig_file() -> Path:
         '<?xml version="1.0"?>\n'
         '<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
         f"<fontconfig>\n  <dir>{_xml(str(FONTS))}</dir>\n"
-        f"  <cachedir>{_xml(str(folder / 'cache'))}</cachedir>\n</fontconfig>\n",
+        f"  <cachedir>{_xml(str(folder / 'cache'))}</cachedir>\n"
+        # Liberation Serif is there for pubbuild.docxlines alone, which names
+        # it in @font-face: no text of ours falls back to it.
+        "  <selectfont><rejectfont><glob>*/LiberationSerif-*</glob></rejectfont>"
+        "</selectfont>\n</fontconfig>\n",
         encoding="utf-8")
     return config
 

@@ -12,6 +12,9 @@
   root on a Debian machine (a fresh CI machine), it is installed with
   apt-get; anywhere else its absence fails the test that needs it, with the
   command to run.
+- LibreOffice (`soffice`), which tests/test_docxlines.py holds the Word
+  files' line-number model against: Debian's `libreoffice-writer-nogui`,
+  found or installed the same way.
 
 A checker that cannot be had fails the test: an accessibility check is
 never skipped. No test here.
@@ -37,6 +40,8 @@ from pubbuild.paths import ROOT
 TOOLS = ROOT / "tests" / "a11y"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 APT_PACKAGES = ("chromium",)
+SOFFICE_NAMES = ("soffice", "libreoffice")
+SOFFICE_PACKAGES = ("libreoffice-writer-nogui",)
 
 
 @contextlib.contextmanager
@@ -91,34 +96,49 @@ def node_modules() -> Path:
     return modules
 
 
-def _on_path() -> str | None:
-    return next(filter(None, map(shutil.which, CHROMIUM_NAMES)), None)
+def _on_path(names: tuple[str, ...] = CHROMIUM_NAMES) -> str | None:
+    return next(filter(None, map(shutil.which, names)), None)
 
 
-def chromium() -> str:
-    """Debian's Chromium, installed with apt-get where it is missing and we
-    may (root, apt-get present)."""
-    found = _on_path()
+def _found_or_installed(names: tuple[str, ...], packages: tuple[str, ...],
+                        what: str) -> str:
+    """The first of `names` on PATH, after installing `packages` with apt-get
+    where none is there and we may (root, apt-get present)."""
+    found = _on_path(names)
     if found:
         return found
     with _locked(Path(tempfile.gettempdir()) / "pubbuild-apt.lock"):
-        found = _on_path()
+        found = _on_path(names)
         if found:
             return found
-        command = f"apt-get install -y --no-install-recommends {' '.join(APT_PACKAGES)}"
+        command = f"apt-get install -y --no-install-recommends {' '.join(packages)}"
         if os.geteuid() != 0 or not shutil.which("apt-get"):
-            pytest.fail(f"Chromium is needed for the accessibility checks: "
-                        f"{command} (as root)")
+            pytest.fail(f"{what}: {command} (as root)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         for step in ("apt-get update -qq", f"{command} -qq"):
             proc = subprocess.run(step.split(), env=env, capture_output=True,
                                   text=True, timeout=1800)
             if proc.returncode != 0:
                 pytest.fail(f"{step} failed:\n{proc.stderr[-2000:]}")
-    found = _on_path()
+    found = _on_path(names)
     if not found:
-        pytest.fail(f"{command} ran, but no chromium is on PATH")
+        pytest.fail(f"{command} ran, but no {names[0]} is on PATH")
     return found
+
+
+def chromium() -> str:
+    """Debian's Chromium, installed with apt-get where it is missing and we
+    may (root, apt-get present)."""
+    return _found_or_installed(CHROMIUM_NAMES, APT_PACKAGES,
+                               "Chromium is needed for the accessibility checks")
+
+
+def soffice() -> str:
+    """LibreOffice Writer (Debian's, without a GUI), the judge of the Word
+    files' line numbers (tests/test_docxlines.py); installed like Chromium."""
+    return _found_or_installed(SOFFICE_NAMES, SOFFICE_PACKAGES,
+                               "LibreOffice is needed to check the Word line "
+                               "numbers")
 
 
 def run_axe(files: list[Path], width: int, dark: bool = False) -> dict[str, list]:
