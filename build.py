@@ -11,6 +11,7 @@ pipeline itself reads top to bottom in `pubbuild/pipeline.py`.
     python build.py verify           build twice, differently; same bytes?
     python build.py rebuild X.pdf    rebuild a PDF from the sources it carries
     python build.py diff OLD [NEW]   what changed between two revisions
+    python build.py respond          the response to reviewers (reviews.md)
     python build.py submit           the journal package, checked first
     python build.py watch            rebuild on change; serve with live reload
     python build.py styles [WORD]    list or search the installed CSL styles
@@ -68,8 +69,10 @@ def parser() -> argparse.ArgumentParser:
         help="build twice, in two copies of the project with different working "
              "directories, clocks, TZ, locale, user, umask and hash seeds, and "
              "compare every output byte for byte; exit 1 on any difference")
-    verify.add_argument("format", nargs="?", choices=list(FORMATS),
-                        help="verify one format only (default: all)")
+    verify.add_argument("format", nargs="?", choices=[*FORMATS, "respond"],
+                        help="verify one format only (default: all), or the "
+                             "response to reviewers (`respond`, from reviews.md "
+                             "beside the manuscript)")
     verify.set_defaults(run="verify")
     rebuild = commands.add_parser(
         "rebuild", parents=[common],
@@ -95,6 +98,28 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--date", help="the tracked changes' date, ISO 8601 "
                       "(default: NEW's commit date)")
     diff.set_defaults(run="diff")
+    respond = commands.add_parser(
+        "respond", parents=[common, output],
+        help="the response to reviewers from reviews.md: each comment, the "
+             "reply, and the changes it points at as excerpts of the diff with "
+             "their page and line in the revised PDF and DOCX, in "
+             "OUT/response/ (PDF, DOCX, HTML)")
+    respond.add_argument("reviews", nargs="?", type=Path, metavar="REVIEWS.md",
+                         help="the comments and replies (default: reviews.md "
+                              "beside the manuscript)")
+    respond.add_argument("--against", metavar="OLD",
+                         help="the revision the reviewers read (default: `old:` "
+                              "in the file's front matter)")
+    respond.add_argument("--draft", action="store_true",
+                         help="allow comments without a reply (marked in the "
+                              "letter)")
+    respond.add_argument("--anonymous", action="store_true",
+                         help="no authors in the letter; pages and lines are "
+                              "the anonymised manuscript's")
+    respond.add_argument("--profile", metavar="NAME",
+                         help="the journal profile whose PDF and DOCX the pages "
+                              "and lines refer to (default: journals/default.yaml)")
+    respond.set_defaults(run="respond")
     watcher = commands.add_parser(
         "watch", parents=[common, output],
         help="rebuild on every change and serve the HTML on 127.0.0.1 with "

@@ -69,7 +69,7 @@ def manuscripts(revisions: bool = False) -> dict[str, Path]:
     for path in sorted(folders.glob("*/*.md")):
         if path.name in ("paper.md", "index.md"):
             found[path.parent.name] = path
-        elif revisions:
+        elif revisions and path.stem in ("old", "new"):
             found[f"{path.parent.name}/{path.stem}"] = path
     return found
 
