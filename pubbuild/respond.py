@@ -47,6 +47,7 @@ class Unit:
     text: str                 # its new text
     anchors: list[tuple[str, int]] = field(default_factory=list)  # (id, letters in)
     whole: str = ""           # the id of a change the whole block is
+    shown: pf.Block | None = None  # what an excerpt shows (a whole table)
 
 
 @dataclass
@@ -59,8 +60,9 @@ class Where:
     def words(self) -> str:
         parts = [f"§ {self.section}" if self.section else "before the first heading"]
         parts.append(f"PDF p. {self.pdf_page}" if self.pdf_page else "PDF: not found")
-        parts.append(f"DOCX p. {self.docx_page}, l. {self.docx_line}"
-                     if self.docx_page else "DOCX: not found")
+        parts.append("DOCX: not found" if not self.docx_page else
+                     f"DOCX p. {self.docx_page}, l. {self.docx_line}"
+                     if self.docx_line else f"DOCX p. {self.docx_page}")
         return " · ".join(parts)
 
 
@@ -134,6 +136,16 @@ def _blocks(blocks: list, out: list[Unit], pending: list[str]) -> None:
             _blocks(list(block.content), out, pending)
             if block.caption is not None:
                 _blocks(list(block.caption.content), out, pending)
+        elif isinstance(block, pf.Table):  # the caption (above), then the cells
+            first = len(out)
+            if block.caption is not None:
+                _blocks(list(block.caption.content), out, pending)
+            for part in [block.head, *block.content, block.foot]:
+                for row in getattr(part, "content", []):
+                    for cell in row.content:
+                        _blocks(list(cell.content), out, pending)
+            if len(out) > first:
+                out[first].shown = block
         else:  # a table, code, a formula: found by its text, as one block
             _unit(pf.Plain(pf.Str(pf.stringify(block))), out, pending,
                   shown=block)
@@ -217,11 +229,15 @@ def where(units_: list[Unit], changes: list[Change], pdf_lines: list[locate.Line
     sections = {c.anchor: c.section for c in changes}
     for lines, fill in ((pdf_lines, _pdf), (docx_lines, _docx)):
         finder = locate.Finder(lines)
+        carried: list[str] = []  # of units not found (an image): the next one's
         for unit in units_:
             start = finder.find(unit.text)
             if start is None:
+                carried += [anchor for anchor, _ in unit.anchors]
                 continue
-            for anchor, offset in unit.anchors:
+            here = [(anchor, 0) for anchor in carried] + unit.anchors
+            carried = []
+            for anchor, offset in here:
                 if anchor not in sections:
                     continue
                 line = finder.at(start + offset)
@@ -238,8 +254,8 @@ def _pdf(place: Where, line: locate.Line) -> None:
 
 
 def _docx(place: Where, line: locate.Line) -> None:
-    if place.docx_page is None:
-        place.docx_page, place.docx_line = line.page, line.number
+    if place.docx_page is None:  # a table's line has no number: the page only
+        place.docx_page, place.docx_line = line.page, line.number or None
 
 
 # -- excerpts ------------------------------------------------------------------
@@ -247,6 +263,8 @@ def _docx(place: Where, line: locate.Line) -> None:
 def excerpt(units_: list[Unit], anchor: str) -> list[pf.Block]:
     """The change `anchor` as the diff shows it, cut to the words around it."""
     whole = [u for u in units_ if u.whole == anchor]
+    if whole and whole[0].shown is not None:
+        return [_shown(whole[0].shown)]
     if whole:
         return [_shown(_cut(u.block, 0, BLOCK_WORDS)) for u in whole[:3]]
     for unit in units_:
@@ -344,7 +362,24 @@ def _shown(block) -> pf.Block:
             elem.identifier = ""
         return None
 
-    return copy.deepcopy(block).walk(action)
+    def spaced(elem, _doc):
+        """A space between a deletion and the insertion after it: "old new"
+        in Word too (the HTML and PDF have styles/diff.css's margin)."""
+        if not isinstance(elem, pf.Para | pf.Plain):
+            return None
+        inlines = list(elem.content)
+        out = []
+        for n, item in enumerate(inlines):
+            out.append(item)
+            following = inlines[n + 1] if n + 1 < len(inlines) else None
+            if (isinstance(item, pf.Span) and "deleted" in item.classes
+                    and isinstance(following, pf.Span)
+                    and "inserted" in following.classes):
+                out.append(pf.Space())
+        elem.content = out
+        return None
+
+    return copy.deepcopy(block).walk(action).walk(spaced)
 
 
 # -- the letter --------------------------------------------------------------
@@ -494,9 +529,11 @@ def _words(text: str) -> list:
     return out
 
 
-def front(letter: pf.Doc, header: dict, article: pf.Doc, *, anonymous: bool) -> None:
+def front(letter: pf.Doc, header: dict, article: pf.Doc, *, anonymous: bool,
+          date: str) -> None:
     """The letter's title block: its own title, the article's title and
-    manuscript number, the article's authors unless anonymous."""
+    manuscript number, the article's authors unless anonymous, and `date`
+    (the revised revision's) unless the file gives one."""
     meta = letter.metadata
     if "title" not in meta.content:
         meta["title"] = pf.MetaInlines(*_words("Response to the reviewers"))
@@ -512,8 +549,8 @@ def front(letter: pf.Doc, header: dict, article: pf.Doc, *, anonymous: bool) -> 
                 del meta[key]
         elif key not in meta.content and key in article.metadata.content:
             meta[key] = article.metadata.content[key]
-    if "date" not in meta.content and "date" in article.metadata.content:
-        meta["date"] = article.metadata.content["date"]
+    if "date" not in meta.content:
+        meta["date"] = pf.MetaString(date)
 
 
 def letter(parsed, plan: Plan, header: dict, article: pf.Doc,
@@ -523,7 +560,8 @@ def letter(parsed, plan: Plan, header: dict, article: pf.Doc,
     blocks = list(parsed.opening)
     blocks.append(_summary(parsed, plan, labels, words))
     for reviewer in parsed.reviewers:
-        blocks.append(pf.Header(*reviewer.name, level=1))
+        blocks.append(pf.Header(*reviewer.name, level=1,
+                                identifier=reviewer.identifier))
         for comment in reviewer.comments:
             ids = plan.pointed.get(comment.label, [])
             numbers = {plan.numbers[a]: f"{comment.label}-change-{plan.numbers[a]}"
@@ -596,7 +634,9 @@ def fill(letter_doc: pf.Doc, plan: Plan, units_: list[Unit],
                         pf.Str(" ·"), pf.Space(), *_words(place.words()))
         body = deleted(diff, anchor) or excerpt(units_, anchor) or [
             pf.Para(*_words(change.old or change.new))]
-        return pf.Div(title, pf.Div(*body, classes=["excerpt"]),
+        # Word: the excerpt set as a quotation ("Block Text", pandoc's style)
+        return pf.Div(title, pf.Div(*body, classes=["excerpt"],
+                                    attributes={"custom-style": "Block Text"}),
                       identifier=(f"{prefix}-" if prefix else "")
                       + f"change-{change.number}",
                       classes=["change-excerpt"])

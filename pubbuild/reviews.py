@@ -24,7 +24,9 @@ what each reply points at in the revised manuscript.
 Each heading of the top level a file uses is a reviewer ("Editor" makes
 E1, E2 ...; others R1.1, R1.2 ... R2.1). A block quote whose text starts
 with `changed:` is a pointer, not a comment. Headings deeper than the
-reviewers' are part of a reply.
+reviewers' are part of a reply, and so is a numbered list when the
+reviewer's first comment was a block quote. docs/respond.md has the whole
+syntax.
 
 Pandoc reads the file (`pubbuild.pipeline.read`, with the article's
 bibliography), so replies may cite and use any Markdown; this module only
@@ -70,6 +72,7 @@ class Comment:
 class Reviewer:
     name: list                   # the heading's inlines
     prefix: str                  # R1, R2, E
+    identifier: str = ""         # the heading's id
     comments: list[Comment] = field(default_factory=list)
 
 
@@ -105,7 +108,8 @@ def parse(doc: pf.Doc, reporter) -> Reviews:
             else:
                 numbered += 1
                 prefix = f"R{numbered}"
-            reviewers.append(Reviewer(list(block.content), prefix))
+            reviewers.append(Reviewer(list(block.content), prefix,
+                                      block.identifier))
             current = None
             continue
         if not reviewers:

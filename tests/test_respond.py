@@ -296,6 +296,25 @@ def test_bad_reviews_are_one_line_naming_it(tmp_path, old, new, at, message):
 
 
 @pytest.mark.slow
+def test_the_reviewed_revision_from_the_command_line(letter, tmp_path):
+    reviews = letter / "text" / "reviews.md"
+    text = reviews.read_text(encoding="utf-8")
+    reviews.write_text(text.replace("old: v1\n", ""), encoding="utf-8")
+    try:
+        result = respond(letter, tmp_path)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            "text/reviews.md:1: no `old:` in the front matter: name the revision "
+            "the reviewers read (or --against OLD)"]
+        result = respond(letter, tmp_path, "--against", "v1")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "response" / "response.pdf").read_bytes() == (
+            letter / "out" / "response" / "response.pdf").read_bytes()
+    finally:
+        reviews.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.slow
 def test_no_comments(tmp_path):
     repo = make_repo(tmp_path / "paper",
                      "---\nold: v1\n---\n\n# Reviewer 1\n\nNothing to say.\n")

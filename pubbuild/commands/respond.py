@@ -98,7 +98,8 @@ def run(args) -> int:
         letter_source.doc.content = respond.letter(
             parsed, plan, header, new_doc, (old_rev.label, new_rev.label), words,
             anonymous=args.anonymous)
-        respond.front(letter_source.doc, header, new_doc, anonymous=args.anonymous)
+        respond.front(letter_source.doc, header, new_doc, anonymous=args.anonymous,
+                      date=new_rev.date[:10])
         with progress.stage("filters + citeproc (the letter)"):
             letter = pipeline.run_filters(letter_source, without=("backlinks",))
         respond.fill(letter, plan, units, places, result.doc)
@@ -110,7 +111,9 @@ def run(args) -> int:
                     formats.print_html(letter, letter_job), manuscript=path, when=when,
                     extra=tuple(STYLES / name for name in STYLESHEETS)),
                 out / "response.docx": formats.docx(
-                    letter, letter_job, wordref.reference_docx(line_numbers=False)),
+                    # A letter: single spaced, no line numbers.
+                letter, letter_job,
+                wordref.reference_docx(line_numbers=False, spacing="single")),
                 out / "response.html": formats.html(letter, letter_job, STYLESHEETS),
             }
     write_all(files)
