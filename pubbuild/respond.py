@@ -321,7 +321,7 @@ def _around(block, index: int) -> pf.Block:
         kept = [pf.Str("…"), *([] if isinstance(kept[0], pf.Space) else [pf.Space()]),
                 *kept]
     if stop < len(inlines):
-        kept = [*kept, pf.Str("…")]
+        kept = [*kept, pf.Space(), pf.Str("…")]
     return pf.Para(*kept)
 
 

@@ -217,6 +217,24 @@ def test_the_html_letter_is_valid(letter, vnu):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_html_letter_has_no_axe_violations(letter, axe, width, dark):
+    page = letter / "out" / "response" / "response.html"
+    results = axe([page], width, dark=dark)
+    assert list(results) == [str(page)]
+    assert results[str(page)] == []
+
+
+@pytest.mark.slow
+def test_the_pdf_letter_is_tagged_and_reads_in_order(letter):
+    from pubbuild import pdfcheck
+
+    assert [str(p) for p in pdfcheck.check(
+        letter / "out" / "response" / "response.pdf")] == []
+
+
+@pytest.mark.slow
 def test_anonymous_letter_names_no_author(letter, tmp_path):
     result = respond(letter, tmp_path, "--anonymous")
     assert result.returncode == 0, result.stderr
