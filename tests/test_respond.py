@@ -333,6 +333,35 @@ def test_the_reviewed_revision_from_the_command_line(letter, tmp_path):
 
 
 @pytest.mark.slow
+def test_without_git_the_old_version_is_a_file(tmp_path):
+    folder = tmp_path / "paper"
+    folder.mkdir()
+    for name, target in (("old.md", "paper-v1.md"), ("new.md", "paper.md")):
+        text = (DIFF / name).read_text(encoding="utf-8")
+        (folder / target).write_text(text.replace(
+            "csl: ../../../bib/apa.csl", f"csl: {ROOT / 'bib' / 'apa.csl'}"),
+            encoding="utf-8")
+    (folder / "refs.bib").write_bytes((DIFF / "refs.bib").read_bytes())
+    reviews = (FIXTURE / "reviews.md").read_text(encoding="utf-8")
+    (folder / "reviews.md").write_text(
+        reviews.replace("old: v1\nnew: v2\n", "old: v1\n"), encoding="utf-8")
+    result = run_build("respond", "--manuscript", "paper.md", "-q", "--out",
+                       str(tmp_path / "out"), cwd=folder)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "reviews.md:3: paper.md is not in a git repository: give `old:` as the "
+        "file of the version the reviewers read (old: paper-v1.md)"]
+    (folder / "reviews.md").write_text(
+        reviews.replace("old: v1\nnew: v2\n", "old: paper-v1.md\n"), encoding="utf-8")
+    result = run_build("respond", "--manuscript", "paper.md", "-q", "--out",
+                       str(tmp_path / "out"), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    text = pdf_text(tmp_path / "out" / "response" / "response.pdf")
+    assert "Compared: paper-v1.md (reviewed) with working tree (revised)." in text
+    assert sorted(placed(text)) == list(range(1, 13))
+
+
+@pytest.mark.slow
 def test_no_comments(tmp_path):
     repo = make_repo(tmp_path / "paper",
                      "---\nold: v1\n---\n\n# Reviewer 1\n\nNothing to say.\n")

@@ -43,6 +43,8 @@ def run(args) -> int:
                          "manuscript: docs/respond.md)", path)
     text = pandoc.read_utf8(path)
     header = frontmatter.fields(text)
+    if not header and text.startswith("---"):
+        pandoc.parse_markdown(text, path)  # a broken front matter: pandoc says where
     old = args.against or _revision(header, "old")
     new = _revision(header, "new")
     if not old:
@@ -51,10 +53,24 @@ def run(args) -> int:
     profile = submission.load_profile(args.profile)
     with tempfile.TemporaryDirectory(prefix="pubbuild-respond-") as tmp:
         with progress.stage("read both revisions"):
+            # OLD may be a file (a manuscript kept without git): the revised
+            # one is then the working tree's.
+            old_file = (Path(old) if args.against else path.parent / old).resolve()
             try:
-                (old_path, old_rev), (new_path, new_rev), relative = \
-                    diff.revisions_of(manuscript, old, new, Path(tmp))
+                if old.endswith(".md") and old_file.is_file() and not new:
+                    (old_path, old_rev), (new_path, new_rev) = _files(
+                        old_file, manuscript)
+                    relative = None
+                else:
+                    (old_path, old_rev), (new_path, new_rev), relative = \
+                        diff.revisions_of(manuscript, old, new, Path(tmp))
             except BuildError as error:
+                if error.message.startswith("not inside a git repository"):
+                    raise BuildError(
+                        f"{display_path(manuscript)} is not in a git repository: "
+                        "give `old:` as the file of the version the reviewers "
+                        "read (old: paper-v1.md)", path, _line_of(text, "old:")
+                    ) from None
                 if error.file is not None:
                     raise
                 key = "old:" if not args.against and error.message.startswith(
@@ -123,6 +139,16 @@ def run(args) -> int:
         progress.say(f"wrote {display_path(written)} "
                      f"({size(written.stat().st_size)})")
     return 0
+
+
+def _files(old: Path, manuscript: Path):
+    """((path, Revision) of an old manuscript file, the same of the working
+    tree's manuscript), as `diff --files` compares them."""
+    from pubbuild import revisions
+
+    when = clock.iso(clock.build_time([manuscript]).moment)
+    return ((old, revisions.Revision(display_path(old), None, "Author", when)),
+            (manuscript, revisions.working_tree(None, when)))
 
 
 def _revision(header: dict, key: str) -> str | None:
