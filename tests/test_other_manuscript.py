@@ -123,3 +123,12 @@ def test_second_manuscript_validates(dist, vnu, epubcheck):
     assert errors == []
     summary, output = epubcheck(dist / "paper.epub")
     assert "0 fatals / 0 errors / 0 warnings" in summary, output
+
+
+@pytest.mark.slow
+def test_quiet_means_quiet_with_math(tmp_path):
+    # ziafont (the PDF's math) logs through the root logger, whose first call
+    # used to set up logging on stderr: WeasyPrint's warnings then showed.
+    result = run_build("-q", "pdf", "--manuscript", str(MANUSCRIPT), "--out",
+                       str(tmp_path))
+    assert result.returncode == 0 and result.stderr == ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -58,6 +59,10 @@ def dispatch(args) -> int:
     stderr and exit status 1 (130 for Ctrl-C). Anything else goes on up."""
     from pubbuild import pdf
 
+    # A library that logs through the root logger (ziafont, for math) would
+    # make its first call set up logging on stderr, and every WeasyPrint
+    # warning would then be printed: the build reports what matters itself.
+    logging.getLogger().addHandler(logging.NullHandler())
     try:
         # The process's environment is settled here, before any thread runs.
         pdf.only_bundled_fonts()
