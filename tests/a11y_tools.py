@@ -41,7 +41,8 @@ TOOLS = ROOT / "tests" / "a11y"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 APT_PACKAGES = ("chromium",)
 SOFFICE_NAMES = ("soffice", "libreoffice")
-SOFFICE_PACKAGES = ("libreoffice-writer-nogui",)
+# Liberation Serif: what LibreOffice sets Times New Roman in, with its metrics.
+SOFFICE_PACKAGES = ("libreoffice-writer-nogui", "fonts-liberation2")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ command to run; never skipped.
 from __future__ import annotations
 
 import collections
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -24,13 +25,23 @@ def libreoffice_pdf(docx: bytes, tmp: Path) -> Path:
     """`docx` converted to PDF by LibreOffice, with a private profile."""
     source = tmp / "manuscript.docx"
     source.write_bytes(docx)
+    # The machine's fonts, as a reader's LibreOffice has them: not the
+    # build's fontconfig (pubbuild.pdf.only_bundled_fonts sets it in this
+    # process once any test has rendered a PDF), which would set Times New
+    # Roman in Charis SIL.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FONTCONFIG_FILE", "FONTCONFIG_PATH")}
     proc = subprocess.run(
         [soffice(), f"-env:UserInstallation={(tmp / 'profile').as_uri()}",
          "--headless", "--convert-to", "pdf", "--outdir", str(tmp), str(source)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, env=env)
     out = tmp / "manuscript.pdf"
     if proc.returncode != 0 or not out.is_file():
         pytest.fail(f"LibreOffice did not convert the DOCX:\n{proc.stderr[-2000:]}")
+    fonts = _fonts(out)
+    if not any("Liberation" in f or "Times" in f for f in fonts):
+        pytest.fail(f"LibreOffice set the DOCX in {sorted(fonts)}, not Times New "
+                    "Roman or Liberation Serif: apt-get install fonts-liberation2")
     return out
 
 
@@ -77,3 +88,13 @@ def first_word(text: str) -> str:
     writes in a private-use character) left out."""
     words = re.findall(r"[^\W\d_]+", text)
     return words[0] if words else ""
+
+
+def _fonts(pdf: Path) -> set[str]:
+    from pypdf import PdfReader
+
+    names = set()
+    for page in PdfReader(pdf).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            names.add(str(font.get_object().get("/BaseFont", "")))
+    return names
