@@ -353,11 +353,18 @@ def _shown(block) -> pf.Block:
             return pf.Span(pf.Strikeout(*elem.content), classes=["deleted"])
         if isinstance(elem, pf.Link) and elem.url.startswith("#"):
             return pf.Span(*elem.content)
-        if isinstance(elem, pf.Note):
-            return []
+        if isinstance(elem, pf.Note):  # in place, so a changed note shows
+            inlines = []
+            for block in elem.content:
+                if isinstance(block, pf.Para | pf.Plain):
+                    inlines += [pf.Space(), *block.content] if inlines else list(
+                        block.content)
+            return pf.Span(pf.Str("[note:"), pf.Space(), *inlines, pf.Str("]"),
+                           classes=["note"])
         if isinstance(elem, pf.Div | pf.Span):  # a reference entry's role too
             elem.attributes = {}
-            elem.classes = [c for c in elem.classes if c in ("inserted", "deleted")]
+            elem.classes = [c for c in elem.classes
+                            if c in ("inserted", "deleted", "note")]
         if hasattr(elem, "identifier") and elem.identifier:
             elem.identifier = ""
         return None
@@ -503,12 +510,14 @@ class Plan:
                              "any reply: listed under other changes")
         return plan
 
-    def report(self) -> list[str]:
-        """The checks, as printed."""
+    def report(self, words: tuple[int, int]) -> list[str]:
+        """The checks, as printed (the warnings are printed before)."""
         named = {a for ids in self.pointed.values() for a in ids}
         lines = [f"{len(self.pointed)} comments, "
                  f"{len(self.pointed) - len(self.unreplied)} replied; "
-                 f"{len(named)} of {len(self.changes)} changes referenced"]
+                 f"{len(named)} of {len(self.changes)} changes referenced, "
+                 f"{len(self.other)} others in the appendix; main text "
+                 f"{words[0]} words before, {words[1]} after"]
         for label in self.unreplied:
             lines.append(f"  no reply: {label}")
         return lines

@@ -133,7 +133,7 @@ def run(args) -> int:
                 out / "response.html": formats.html(letter, letter_job, STYLESHEETS),
             }
     write_all(files)
-    for line in plan.report():
+    for line in plan.report(words):
         progress.say(line)
     for written in files:
         progress.say(f"wrote {display_path(written)} "
