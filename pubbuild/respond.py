@@ -198,22 +198,29 @@ def _unit(block, out: list[Unit], pending: list[str], shown=None) -> None:
 
 def changes_at(units_: list[Unit], quoted: str) -> tuple[list[str], Unit | None]:
     """The change ids a quotation of the new text points at, and the unit
-    it is in; ([], None) if it is not in the new text."""
+    it is in; ([], None) if it is not in the new text. Where the words
+    stand more than once, the place with a change inside them is meant,
+    else one whose paragraph changed, else the first."""
     key = locate.letters(quoted)
     if not key:
         return [], None
+    found = []
     for unit in units_:
         text = locate.letters(unit.text)
         at = text.find(key)
-        if at < 0:
-            continue
-        inside = [a for a, offset in unit.anchors if at <= offset <= at + len(key)]
-        if unit.whole:
-            inside = [unit.whole, *[a for a in inside if a != unit.whole]]
-        if not inside:
-            inside = [a for a, _ in unit.anchors]
-        return _unique(inside), unit
-    return [], None
+        while at >= 0:
+            inside = [a for a, offset in unit.anchors
+                      if at <= offset <= at + len(key)]
+            if unit.whole:
+                inside = [unit.whole, *[a for a in inside if a != unit.whole]]
+            found.append((not inside, not unit.anchors, len(found), inside, unit))
+            at = text.find(key, at + 1)
+    if not found:
+        return [], None
+    *_, inside, unit = min(found, key=lambda f: f[:3])
+    if not inside:
+        inside = [a for a, _ in unit.anchors]
+    return _unique(inside), unit
 
 
 def _unique(items: list[str]) -> list[str]:

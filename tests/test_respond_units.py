@@ -47,6 +47,14 @@ def test_a_quotation_points_at_the_changes_there(diff, quoted, expected):
     assert unit is not None and found == expected
 
 
+def test_words_standing_more_than_once_mean_the_changed_place(diff):
+    # "reciprocity" is in the title and the abstract too; the moved
+    # paragraph is a change as a whole.
+    found, unit = respond.changes_at(diff[1], "reciprocity")
+    assert found == ["change-6"]
+    assert unit.text.startswith("The theory of reciprocity")
+
+
 def test_unchanged_and_missing_passages(diff):
     found, unit = respond.changes_at(diff[1], "We read official transcripts")
     assert found == [] and unit is not None
