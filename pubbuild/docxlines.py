@@ -18,24 +18,37 @@ line gap = 2355/2048 em; exact; at least); a line fits on a page if its
 text does (the leading of double spacing may hang below the margin);
 spacing before and after (the larger of the two, not their sum; contextual
 spacing; none before a paragraph at the top of a page but the first);
-indents and alignment; keep with next, keep lines together, widow and
-orphan control (two lines, LibreOffice's default where the file says
-nothing); page breaks (as a break before the paragraph); list labels from
-numbering.xml; tables (cell margins, the table style's paragraph spacing,
-the grid's column widths; a row is never split); images by their extent;
+indents and alignment; keep with next (the chain of kept paragraphs
+must start on the page with the next one's first lines: two, or all of
+a paragraph too short to leave two on each page), keep lines together,
+widow and orphan control (two lines, LibreOffice's default where the file
+says nothing); page breaks (as a break before the paragraph); list labels
+from numbering.xml (a bullet as its level writes it, a symbol font's as
+U+2022); tables (cell margins, the table style's paragraph spacing, the
+grid's column widths; a row is never split); images by their extent;
 footnotes, which take their lines' room at the foot of the page of their
 call. No line break after a slash (LibreOffice breaks URLs at hyphens, not
-at slashes); a word longer than a line is broken where it overflows. Lines
-in tables, in paragraphs with suppressLineNumbers and in footnotes are not
-numbered (number 0).
+at slashes), but one after a hyphen before a digit ("77-|10"); a word
+with slashes longer than a line (a URL) starts a line and is broken after
+the last slash that fits, as LibreOffice breaks it (a second layout, for
+the documents that have one); any other word longer than a line is
+broken where it overflows. Formulas (OMML) as
+LibreOffice's formula objects: unbreakable, with a margin either side,
+spaced relations, italic variables, scripts, large operators with limits
+and fractions stacked, and the height they reach above the font's ascent
+or below its descent added to their line (estimated geometry, to a point
+or two). Lines in tables, in paragraphs with suppressLineNumbers and in
+footnotes are not numbered (number 0).
 
 What is not: Word's own line-breaking and justification rules (the model
 breaks lines as Unicode line breaking does, close to LibreOffice), where
-exactly an overlong word is cut, hyphenation, kerning, the footnote
+exactly an overlong word without slashes is cut, hyphenation, kerning,
+the footnote
 separator's exact height (NOTE_SEPARATOR is an estimate), footnotes that
 continue onto the next page, floating objects and text wrapping, columns,
 several sections, headers or footers taller than the margin, fields'
-computed text, math typesetting (an equation is laid out as its text),
+computed text, formulas' exact geometry (matrices, equation arrays,
+accents and radicals are laid out as their text at the font's height),
 tracked deletions (shown, as LibreOffice shows them), and fonts other than
 Times New Roman (an error: the model would be a guess).
 
@@ -60,6 +73,8 @@ WP = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
 # Times New Roman's (and Liberation Serif's) single line: the OS/2 table's
 # winAscent + winDescent + hhea lineGap over the em, 2048 units.
 SINGLE = (1825 + 443 + 87) / 2048
+ASCENT = 1825 / 2048  # above the baseline
+DESCENT = (443 + 87) / 2048  # below it, the line gap included
 # Fonts the model has metrics for: Liberation Serif is metric-compatible.
 MODELLED = {"times new roman": "Liberation Serif", "times": "Liberation Serif",
             "liberation serif": "Liberation Serif"}
@@ -114,7 +129,7 @@ class _Model:
 PX = 0.75  # points in a CSS pixel
 
 
-def measure(model: _Model) -> _Model:
+def measure(model: _Model, again: bool = True) -> _Model:
     """The model's lines, broken by WeasyPrint on one endless page: each
     block's line heights and texts, each footnote's lines."""
     from pubbuild import pdf
@@ -146,6 +161,10 @@ def measure(model: _Model) -> _Model:
             height = box.height * PX
             fit = height / block.factor if block is not None and \
                 block.factor > 1 else height
+            # A formula taller or deeper than the font makes the line so
+            # much taller; line spacing adds to it as to any line.
+            extra = _math_extra(box)
+            height, fit = height + extra, fit + extra
             if note is not None:
                 factor = float(box.element.get("data-factor") or 1)
                 note.append((height, height / factor if factor > 1 else height,
@@ -166,8 +185,100 @@ def measure(model: _Model) -> _Model:
             height = row.margin_height() * PX
             block.lines.append((height, height, texts, refs, False))
 
+    overlong = _overlong(document) if again else {}
+    if overlong:
+        # LibreOffice starts a word longer than a line on a line of its own
+        # and breaks it after the last slash that fits, where the first
+        # layout cut it where it overflowed: lay out again so.
+        return measure(_Model(_slash_breaks(model.html, overlong),
+                              [_Block(**{**b.__dict__, "lines": []})
+                               for b in model.blocks], model.height, {}),
+                       again=False)
     walk(document.pages[0]._page_box, None, None)
     return model
+
+
+def _overlong(document) -> dict[int, bool]:
+    """The words with slashes (by their rank among `data-slashed` spans)
+    that the layout cut because they are longer than a line: for each,
+    whether it starts its paragraph's first line."""
+    from weasyprint.formatting_structure import boxes
+
+    seen: dict[int, list] = {}
+    ranks: dict = {}
+
+    def spans(box):
+        if isinstance(box, boxes.InlineBox):
+            element = box.element
+            if element is not None and element.get("data-slashed") == "":
+                yield element, _text(box)
+                return
+        for child in getattr(box, "children", ()):
+            yield from spans(child)
+
+    for rank_in_block, line in _lines_with_blocks(document.pages[0]._page_box):
+        for element, text in spans(line):
+            rank = ranks.setdefault(element, len(ranks))
+            seen.setdefault(rank, []).append((rank_in_block, text))
+    # Cut where it overflowed: a part but the last that does not end where a
+    # break is allowed (a hyphen).
+    return {rank: parts[0][0] == 0 for rank, parts in seen.items()
+            if any(not text.rstrip("\u200b").endswith("-")
+                   for _, text in parts[:-1])}
+
+
+def _lines_with_blocks(root):
+    """(rank of the line in its paragraph, line box) of every line."""
+    from weasyprint.formatting_structure import boxes
+
+    def walk(box, counter):
+        if isinstance(box, boxes.LineBox):
+            yield counter[0], box
+            counter[0] += 1
+            return
+        if isinstance(box, boxes.BlockBox) and any(
+                isinstance(child, boxes.LineBox) for child in box.children):
+            counter = [0]
+        for child in getattr(box, "children", ()):
+            yield from walk(child, counter)
+
+    yield from walk(root, [0])
+
+
+def _slash_breaks(markup: str, overlong: dict[int, bool]) -> str:
+    """`markup` with each overlong word (by rank) on a new line, breakable
+    after its slashes."""
+    rank = -1
+
+    def rewrite(match) -> str:
+        nonlocal rank
+        rank += 1
+        if rank not in overlong:
+            return match.group(0)
+        start = "" if overlong[rank] else "<br>"
+        return (f'{start}<span data-slashed="broken">'
+                f'{match.group(1).replace(chr(0x2060), "")}</span>')
+
+    return re.sub(r'<span data-slashed="">(.*?)</span>', rewrite, markup)
+
+def _math_extra(line) -> float:
+    """How much the formulas on a line reach above the font's ascent and
+    below its descent (and line gap), in points."""
+    above = below = 0.0
+
+    def walk(box):
+        nonlocal above, below
+        element = getattr(box, "element", None)
+        if element is not None and element.get("data-asc") is not None:
+            size = float(element.get("data-size"))
+            above = max(above, float(element.get("data-asc")) - ASCENT * size)
+            below = max(below, float(element.get("data-desc")) - DESCENT * size)
+            return
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    walk(line)
+    return above + below
 
 
 def _descendants(box, kind):
@@ -198,7 +309,7 @@ def _text(box) -> str:
     from weasyprint.formatting_structure import boxes
 
     if isinstance(box, boxes.TextBox):
-        return box.text.replace("\u2060", "")
+        return box.text.replace("\u2060", "").replace("\u200b", "")
     return "".join(_text(child) for child in getattr(box, "children", ()))
 
 
@@ -340,9 +451,12 @@ def _chain_fits(blocks, index, page: _Page) -> bool:
         last = not block.keep_next or index + n == len(blocks) - 1
         if block.keep_lines or not last:
             take = len(block.lines)
+        elif block.widows and not block.table:
+            # Two lines at least, and two left for the next page: a
+            # paragraph of three lines or fewer goes whole.
+            take = 2 if len(block.lines) >= 4 else len(block.lines)
         else:
-            take = min(2 if block.widows and not block.table else 1,
-                       len(block.lines))
+            take = 1
         y += sum(entry[0] for entry in block.lines[:take - 1])
         y += block.lines[take - 1][1]
         if last or y > page.limit + 0.01:
@@ -643,7 +757,13 @@ class _Writer:
                 label_run = dict(mark)
                 _apply_rpr(label_run, lvl.find(W + "rPr"))
                 if _val(lvl.find(W + "numFmt")) == "bullet":
-                    text = "\u2022"
+                    # The bullet as the level writes it ("o" in Courier New
+                    # for the second level), or a bullet for a symbol font's
+                    # private-use character; its width is the tab's anyway.
+                    text = _val(lvl.find(W + "lvlText"), "") or ""
+                    if not text.strip() or any(
+                            "\ue000" <= c <= "\uf8ff" for c in text):
+                        text = "\u2022"
                     label_run.pop("font", None)
                 suffix = _val(lvl.find(W + "suff"), "tab")
                 label = self._label(text, label_run, props, suffix)
@@ -732,8 +852,15 @@ class _Writer:
                 if content is not None:
                     out.append(self.runs(content, base, note))
             elif tag in (M + "oMath", M + "oMathPara"):
-                text = "".join(t.text or "" for t in child.iter(M + "t"))
-                out.append(f"<span>{html.escape(text)}</span>")
+                inner, asc, desc = _math(child)
+                size = base.get("size", 20) / 2
+                # The formula as one object: its text (limits and fractions
+                # stacked) for its width; its height above and below the
+                # baseline for the line's (see `measure`).
+                out.append(f'<span class="math" data-asc="{asc * size:.3f}" '
+                           f'data-desc="{desc * size:.3f}" data-size="{size:g}" '
+                           f'style="white-space:nowrap;padding:0 {MATH_MARGIN}em">'
+                           f"{inner}</span>")
         return "".join(out)
 
     def run(self, r, base: dict, note: bool) -> str:
@@ -748,7 +875,7 @@ class _Writer:
             tag = child.tag
             if tag in (W + "t", W + "delText"):
                 # LibreOffice does not break a line after a slash (URLs).
-                parts.append(html.escape(child.text or "").replace("/", "/\u2060"))
+                parts.append(_breaks(html.escape(child.text or "")))
             elif tag == W + "tab":
                 parts.append('<span style="display:inline-block;width:36pt"></span>')
             elif tag in (W + "br", W + "cr"):
@@ -831,6 +958,127 @@ class _Writer:
         self.previous = block
         return (f'<table data-block="{block.index}" style="{width}">{cols}'
                 f'{"".join(rows)}</table>')
+
+
+# A formula's geometry as LibreOffice's formula objects have it, in ems of
+# the text: scripts at 60 % shifted a quarter em; a large operator at
+# 146 % with its limits under and over it; a fraction's numerator and
+# denominator above and below the axis; relations spaced; a margin either
+# side of the object. Measured on LibreOffice's PDFs to
+# a point or two; an estimate, like NOTE_SEPARATOR.
+SCRIPT, SHIFT_DOWN, SHIFT_UP = 0.6, 0.25, 0.35
+OPERATOR = 1.4575
+OPERATOR_UP, OPERATOR_DOWN = 0.06 + OPERATOR * 1825 / 2048, 0.255
+LIMIT_GAP = 0.433
+OPERATOR_SPACE = 0.17
+MATH_MARGIN = 0.125  # the object's own margin, left and right
+NUMERATOR_UP, DENOMINATOR_DOWN = 0.56, 0.69
+STACK = "display:inline-block;line-height:0;text-align:center;vertical-align:baseline"
+
+
+def _math(element) -> tuple[str, float, float]:
+    """An OMML element as HTML, with its height above and below the
+    baseline in ems."""
+    tag = element.tag
+
+    def part(name):
+        child = element.find(M + name)
+        return _math(child) if child is not None else ("", 0.0, 0.0)
+
+    def small(piece):
+        return f'<span style="font-size:{SCRIPT * 100:g}%;line-height:0">{piece}</span>'
+
+    if tag == M + "r":
+        text = html.escape("".join(t.text or "" for t in element.iter(M + "t")))
+        # Relations and operators with a thin space on either side;
+        # variables (not plain text) in italic.
+        text = re.sub("([=+\u2212<>\u2260\u2264\u2265])",
+                      f'<span style="padding:0 {OPERATOR_SPACE}em">\\1</span>', text)
+        plain = _val(element.find(f"{M}rPr/{M}sty")) == "p"
+        if not plain and text:
+            text = f'<span style="font-style:italic">{text}</span>'
+        return text, ASCENT, DESCENT
+    if tag in (M + "sSub", M + "sSup", M + "sSubSup"):
+        base, asc, desc = part("e")
+        sub, sub_asc, sub_desc = part("sub")
+        sup, sup_asc, _ = part("sup")
+        if sub:
+            desc = max(desc, SHIFT_DOWN + SCRIPT * sub_desc)
+        if sup:
+            asc = max(asc, SHIFT_UP + SCRIPT * sup_asc)
+        if sub and sup:
+            return (f'{base}<span style="{STACK}"><span style="display:block">'
+                    f'{small(sup)}</span><span style="display:block">{small(sub)}'
+                    "</span></span>", asc, desc)
+        return base + small(sub or sup), asc, desc
+    if tag == M + "nary":
+        props = element.find(M + "naryPr")
+        char = _val(props.find(M + "chr"), "\u222b") if props is not None else "\u222b"
+        hidden = {name: _on(props.find(M + name + "Hide")) if props is not None
+                  else None for name in ("sub", "sup")}
+        below = props is not None and _val(props.find(M + "limLoc")) == "undOvr"
+        base, asc, desc = part("e")
+        sub, _, sub_desc = part("sub") if not hidden["sub"] else ("", 0, 0)
+        sup, sup_asc, _ = part("sup") if not hidden["sup"] else ("", 0, 0)
+        asc, desc = max(asc, OPERATOR_UP), max(desc, OPERATOR_DOWN)
+        if below:
+            if sub:
+                desc = max(desc, OPERATOR_DOWN + LIMIT_GAP + SCRIPT * sub_desc)
+            if sup:
+                asc = max(asc, OPERATOR_UP - 0.05 + SCRIPT * sup_asc)
+        else:
+            if sub:
+                desc = max(desc, OPERATOR_DOWN + SHIFT_DOWN)
+            if sup:
+                asc = max(asc, OPERATOR_UP + SHIFT_UP)
+        limits = "".join(f'<span style="display:block">{small(x)}</span>'
+                         for x in (sub, sup) if x)
+        operator = (f'<span style="display:block;font-size:{OPERATOR * 100:g}%">'
+                    f"{html.escape(char)}</span>")
+        return f'<span style="{STACK}">{operator}{limits}</span>{base}', asc, desc
+    if tag == M + "f":
+        num, num_asc, _ = part("num")
+        den, _, den_desc = part("den")
+        return (f'<span style="{STACK}"><span style="display:block">{num}</span>'
+                f'<span style="display:block">{den}</span></span>',
+                NUMERATOR_UP + num_asc, DENOMINATOR_DOWN + den_desc)
+    if tag == M + "d":
+        props = element.find(M + "dPr")
+
+        def char(name, default):
+            found = props.find(M + name) if props is not None else None
+            return _val(found, default) if found is not None else default
+
+        parts = [_math(e) for e in element.findall(M + "e")]
+        inner = html.escape(char("sepChr", "|")).join(p[0] for p in parts)
+        return (html.escape(char("begChr", "(")) + inner
+                + html.escape(char("endChr", ")")),
+                max([ASCENT, *(p[1] for p in parts)]),
+                max([DESCENT, *(p[2] for p in parts)]))
+    if tag == M + "rad":
+        base, asc, desc = part("e")
+        return "\u221a" + base, asc + 0.1, desc
+    if tag.endswith("Pr"):
+        return "", 0.0, 0.0
+    parts = [_math(child) for child in element]
+    return ("".join(p[0] for p in parts), max([0.0, *(p[1] for p in parts)]),
+            max([0.0, *(p[2] for p in parts)]))
+
+
+def _breaks(text: str) -> str:
+    """`text` with LibreOffice's break opportunities where Unicode's differ:
+    none after a slash (LibreOffice breaks URLs at hyphens, not at slashes),
+    one after a hyphen before a digit ("77-" "10"). A word with slashes is
+    marked (`data-slashed`): if it is longer than a line, `measure` lays it
+    out again as LibreOffice sets it, from a line's start and broken after
+    the last slash that fits."""
+    def word(match) -> str:
+        token = match.group(0).replace("/", "/\u2060")
+        return f'<span data-slashed="">{token}</span>' if "/" in match.group(0) \
+            else token
+
+    text = re.sub(r"[^\s<>]+", word, text)
+    return re.sub(r"-(?=\d)", "-\u200b", text)
 
 
 def _drawing(drawing) -> str:
