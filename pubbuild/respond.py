@@ -48,6 +48,7 @@ class Unit:
     anchors: list[tuple[str, int]] = field(default_factory=list)  # (id, letters in)
     whole: str = ""           # the id of a change the whole block is
     shown: pf.Block | None = None  # what an excerpt shows (a whole table)
+    moved: str = ""           # "Moved from “Introduction”": a moved block's
 
 
 @dataclass
@@ -114,6 +115,9 @@ def _blocks(blocks: list, out: list[Unit], pending: list[str]) -> None:
                 continue
             first = len(out)
             _blocks([b for b in block.content if not _is_label(b)], out, pending)
+            labels = [b for b in block.content if _is_label(b)]
+            if "moved-to" in block.classes and labels and len(out) > first:
+                out[first].moved = pf.stringify(labels[0]).replace("↑", "").strip()
             if anchor and len(out) > first:
                 out[first].anchors.insert(0, (anchor, 0))
                 for unit in out[first:]:
@@ -273,7 +277,9 @@ def excerpt(units_: list[Unit], anchor: str) -> list[pf.Block]:
     if whole and whole[0].shown is not None:
         return [_shown(whole[0].shown)]
     if whole:
-        return [_shown(_cut(u.block, 0, BLOCK_WORDS)) for u in whole[:3]]
+        moved = [pf.Para(pf.Emph(*_words(f"{whole[0].moved}.")))] if whole[0].moved \
+            else []
+        return [*moved, *(_shown(_cut(u.block, 0, BLOCK_WORDS)) for u in whole[:3])]
     for unit in units_:
         if any(a == anchor for a, _ in unit.anchors):
             block = unit.block
@@ -599,8 +605,8 @@ def letter(parsed, plan: Plan, header: dict, article: pf.Doc,
         f"points at: {len(plan.other)}.")))
     blocks.append(pf.Div(pf.Plain(pf.Str("other")), classes=[SLOT],
                          attributes={"comment": ""}))
-    checks = [f"Main text: {words[0]} words before, {words[1]} after "
-              f"({words[1] - words[0]:+d}).",
+    change = f"{words[1] - words[0]:+d}".replace("-", "\u2212")
+    checks = [f"Main text: {words[0]} words before, {words[1]} after ({change}).",
               f"Comments without a reply: {len(plan.unreplied)}"
               + (f" ({', '.join(plan.unreplied)})." if plan.unreplied else ".")]
     for label, quotes in plan.unchanged.items():
