@@ -324,6 +324,9 @@ def test_the_reviewed_revision_from_the_command_line(letter, tmp_path):
         assert result.stderr.splitlines() == [
             "text/reviews.md:1: no `old:` in the front matter: name the revision "
             "the reviewers read (or --against OLD)"]
+        result = respond(letter, tmp_path, "--against", "nosuch")
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == ["error: nosuch: unknown revision"]
         result = respond(letter, tmp_path, "--against", "v1")
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "response" / "response.pdf").read_bytes() == (

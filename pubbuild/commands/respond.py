@@ -73,8 +73,9 @@ def run(args) -> int:
                     ) from None
                 if error.file is not None:
                     raise
-                key = "old:" if not args.against and error.message.startswith(
-                    f"{old}:") else "new:"
+                if error.message.startswith(f"{old}:") and args.against:
+                    raise  # the command line's: no line of the file
+                key = "old:" if error.message.startswith(f"{old}:") else "new:"
                 raise BuildError(error.message, path,
                                  _line_of(text, key)) from None
             old_doc = diff.read_revision(old_path, old_rev, relative, args.csl)
