@@ -846,15 +846,15 @@ def _summary(render: _Renderer, summary: dict, labels: tuple[str, str]) -> pf.Di
                      f"{xrefs['removed']} removed, {xrefs['changed']} changed")
     if summary["metadata"]:
         facts.append("title block: " + ", ".join(summary["metadata"]) + " changed")
-    items = [pf.ListItem(pf.Plain(*_words_of(fact))) for fact in facts]
-    sections = [pf.ListItem(pf.Plain(*_words_of(f"{section}: " + ", ".join(
+    items = [pf.ListItem(pf.Plain(*words_of(fact))) for fact in facts]
+    sections = [pf.ListItem(pf.Plain(*words_of(f"{section}: " + ", ".join(
         f"{n} {kind}" for kind, n in sorted(counts.items())))))
         for section, counts in summary["paragraphs"].items()]
     if sections:
-        items.append(pf.ListItem(pf.Plain(*_words_of("paragraphs per section:")),
+        items.append(pf.ListItem(pf.Plain(*words_of("paragraphs per section:")),
                                  pf.BulletList(*sections)))
     every = pf.OrderedList(*[pf.ListItem(pf.Plain(pf.Link(
-        *_words_of(f"{c.section or 'Start'}: {c.kind}"), url=f"#{c.anchor}")))
+        *words_of(f"{c.section or 'Start'}: {c.kind}"), url=f"#{c.anchor}")))
         for c in render.changes])
     return pf.Div(title, legend, pf.BulletList(*items),
                   pf.Para(pf.Str("Every"), pf.Space(), pf.Str("change:")), every,
@@ -865,7 +865,8 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def _words_of(text: str) -> list:
+def words_of(text: str) -> list:
+    """Plain text as Str and Space inlines."""
     out: list = []
     for n, word in enumerate(text.split()):
         out += [pf.Space()] if n else []

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import panflute as pf
 
-from pubbuild import locate
-from pubbuild.compare import Change
+from pubbuild import locate, reviews
+from pubbuild.compare import Change, words_of
 
 CONTEXT = 12        # words shown on each side of a change
 BLOCK_WORDS = 60    # words shown of an inserted or deleted paragraph
@@ -167,11 +167,15 @@ def _unit(block, out: list[Unit], pending: list[str], shown=None) -> None:
     pending.clear()
     if isinstance(block, pf.Header) and block.identifier:
         anchors.append((block.identifier, 0))  # a heading renamed: its own id
-    state = {"deleted": ""}
+    state = {"deleted": "", "letters": 0}  # letters of `text` so far
+
+    def add(piece: str) -> None:
+        text.append(piece)
+        state["letters"] += len(locate.letters(piece))
 
     def visit(inlines) -> None:
         for elem in inlines:
-            count = len(locate.letters("".join(text)))
+            count = state["letters"]
             if isinstance(elem, pf.Span) and "deletion" in elem.classes:
                 if elem.identifier:
                     anchors.append((elem.identifier, count))
@@ -188,9 +192,9 @@ def _unit(block, out: list[Unit], pending: list[str], shown=None) -> None:
             if isinstance(elem, pf.Note | pf.Math | pf.Image | pf.RawInline):
                 continue  # not in the page's flow as letters
             if isinstance(elem, pf.Str | pf.Code):
-                text.append(elem.text)
+                add(elem.text)
             elif isinstance(elem, pf.Space | pf.SoftBreak | pf.LineBreak):
-                text.append(" ")
+                add(" ")
             elif hasattr(elem, "content"):
                 visit(elem.content)
 
@@ -277,7 +281,7 @@ def excerpt(units_: list[Unit], anchor: str) -> list[pf.Block]:
     if whole and whole[0].shown is not None:
         return [_shown(whole[0].shown)]
     if whole:
-        moved = [pf.Para(pf.Emph(*_words(f"{whole[0].moved}.")))] if whole[0].moved \
+        moved = [pf.Para(pf.Emph(*words_of(f"{whole[0].moved}.")))] if whole[0].moved \
             else []
         return [*moved, *(_shown(_cut(u.block, 0, BLOCK_WORDS)) for u in whole[:3])]
     for unit in units_:
@@ -455,7 +459,7 @@ def _ids_tail(inlines: list, start: int):
         text += item.text
         if "]" in item.text:
             inner, _, after = text.partition("]")
-            if not re.fullmatch(r"\s*\d+(\s*(,|and|&)\s*\d+)*\s*", inner):
+            if not re.fullmatch(rf"\s*{reviews.NUMBERS}\s*", inner):
                 return None
             return n, [int(x) for x in re.findall(r"\d+", inner)], after
     return None
@@ -474,6 +478,11 @@ class Plan:
     unchanged: dict[str, list[str]] = field(default_factory=dict)  # quotes
     unreplied: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # changes no reply names
+
+    @property
+    def referenced(self) -> set[str]:
+        """The changes some reply points at."""
+        return {a for ids in self.pointed.values() for a in ids}
 
     @classmethod
     def make(cls, parsed, result, units_: list[Unit], reporter, *,
@@ -514,8 +523,8 @@ class Plan:
                                      pointer.line)
                 ids += found
             plan.pointed[comment.label] = _unique(ids)
-        named = {a for ids in plan.pointed.values() for a in ids}
-        plan.other = [a for a in changes if a not in named]
+        referenced = plan.referenced
+        plan.other = [a for a in changes if a not in referenced]
         for anchor in plan.other:
             change = changes[anchor]
             reporter.warning(f"change {change.number} ({change.kind}, "
@@ -525,30 +534,15 @@ class Plan:
 
     def report(self, words: tuple[int, int]) -> list[str]:
         """The checks, as printed (the warnings are printed before)."""
-        named = {a for ids in self.pointed.values() for a in ids}
         lines = [f"{len(self.pointed)} comments, "
                  f"{len(self.pointed) - len(self.unreplied)} replied; "
-                 f"{len(named)} of {len(self.changes)} changes referenced, "
+                 f"{len(self.referenced)} of {len(self.changes)} changes "
+                 "referenced, "
                  f"{len(self.other)} others in the appendix; main text "
                  f"{words[0]} words before, {words[1]} after"]
         for label in self.unreplied:
             lines.append(f"  no reply: {label}")
         return lines
-
-
-def word_count(doc: pf.Doc) -> int:
-    """Words of the main text, as journal profiles count them."""
-    from pubbuild import submission
-
-    return submission.main_text_words(doc)
-
-
-def _words(text: str) -> list:
-    out: list = []
-    for n, word in enumerate(text.split()):
-        out += [pf.Space()] if n else []
-        out.append(pf.Str(word))
-    return out
 
 
 def front(letter: pf.Doc, header: dict, article: pf.Doc, *, anonymous: bool,
@@ -558,13 +552,13 @@ def front(letter: pf.Doc, header: dict, article: pf.Doc, *, anonymous: bool,
     (the revised revision's) unless the file gives one."""
     meta = letter.metadata
     if "title" not in meta.content:
-        meta["title"] = pf.MetaInlines(*_words("Response to the reviewers"))
+        meta["title"] = pf.MetaInlines(*words_of("Response to the reviewers"))
     title = pf.stringify(article.metadata.content.get("title", pf.MetaString("")))
     number = header.get("manuscript-number")
     subtitle = (f"Manuscript {number}: {title}" if number and title
                 else f"Manuscript {number}" if number else title)
     if subtitle and "subtitle" not in meta.content:
-        meta["subtitle"] = pf.MetaInlines(*_words(subtitle))
+        meta["subtitle"] = pf.MetaInlines(*words_of(subtitle))
     for key in ("author", "byline", "affiliation", "institute"):
         if anonymous:
             if key in meta.content:
@@ -589,7 +583,7 @@ def letter(parsed, plan: Plan, header: dict, article: pf.Doc,
             numbers = {plan.numbers[a]: f"{comment.label}-change-{plan.numbers[a]}"
                        for a in ids}
             reply = (link_change_ids(comment.reply, numbers) if comment.reply
-                     else [pf.Para(pf.Emph(*_words("No reply yet.")))]
+                     else [pf.Para(pf.Emph(*words_of("No reply yet.")))]
                      if comment.label in plan.unreplied else [])
             blocks.append(pf.Div(
                 pf.Para(pf.Strong(pf.Str(comment.label))),
@@ -598,9 +592,9 @@ def letter(parsed, plan: Plan, header: dict, article: pf.Doc,
                 pf.Div(pf.Plain(pf.Str(comment.label)), classes=[SLOT],
                        attributes={"comment": comment.label}),
                 identifier=comment.label, classes=["comment"]))
-    blocks.append(pf.Header(*_words("Appendix: other changes and checks"),
+    blocks.append(pf.Header(*words_of("Appendix: other changes and checks"),
                             level=1, identifier="other-changes"))
-    blocks.append(pf.Para(*_words(
+    blocks.append(pf.Para(*words_of(
         f"Changes in the diff from {labels[0]} to {labels[1]} that no reply "
         f"points at: {len(plan.other)}.")))
     blocks.append(pf.Div(pf.Plain(pf.Str("other")), classes=[SLOT],
@@ -611,14 +605,14 @@ def letter(parsed, plan: Plan, header: dict, article: pf.Doc,
               + (f" ({', '.join(plan.unreplied)})." if plan.unreplied else ".")]
     for label, quotes in plan.unchanged.items():
         checks += [f"{label} quotes “{q}”, which did not change." for q in quotes]
-    blocks.append(pf.BulletList(*[pf.ListItem(pf.Plain(*_words(c))) for c in checks]))
+    blocks.append(pf.BulletList(*[pf.ListItem(pf.Plain(*words_of(c))) for c in checks]))
     return blocks
 
 
 def _summary(parsed, plan: Plan, labels: tuple[str, str],
              words: tuple[int, int]) -> pf.Div:
     def cell(text: str) -> pf.TableCell:
-        return pf.TableCell(pf.Plain(*_words(text)))
+        return pf.TableCell(pf.Plain(*words_of(text)))
 
     rows, totals = [], [0, 0, 0]
     for reviewer in parsed.reviewers:
@@ -633,13 +627,13 @@ def _summary(parsed, plan: Plan, labels: tuple[str, str],
     head = pf.TableHead(pf.TableRow(*(cell(h) for h in (
         "Reviewer", "Comments", "Replies", "Changes referenced"))))
     table = pf.Table(pf.TableBody(*rows), head=head,
-                     caption=pf.Caption(pf.Plain(*_words("Summary of the response"))),
+                     caption=pf.Caption(pf.Plain(*words_of("Summary of the response"))),
                      colspec=[("AlignLeft", "ColWidthDefault")] + [
                          ("AlignRight", "ColWidthDefault")] * 3)
-    named = {a for ids in plan.pointed.values() for a in ids}
-    facts = pf.Para(*_words(
+    facts = pf.Para(*words_of(
         f"Compared: {labels[0]} (reviewed) with {labels[1]} (revised). "
-        f"{len(plan.changes)} changes, {len(named)} referenced by the replies, "
+        f"{len(plan.changes)} changes, {len(plan.referenced)} referenced by the "
+        "replies, "
         f"{len(plan.other)} others (see the appendix). Main text: {words[0]} "
         f"words before, {words[1]} after."))
     return pf.Div(table, facts, classes=["response-summary"])
@@ -651,11 +645,11 @@ def fill(letter_doc: pf.Doc, plan: Plan, units_: list[Unit],
     def shown(anchor: str, prefix: str) -> pf.Div:
         change = plan.changes[anchor]
         place = places[anchor]
-        title = pf.Para(pf.Strong(*_words(f"Change {change.number}")),
-                        pf.Str(" ·"), pf.Space(), *_words(change.kind),
-                        pf.Str(" ·"), pf.Space(), *_words(place.words()))
+        title = pf.Para(pf.Strong(*words_of(f"Change {change.number}")),
+                        pf.Str(" ·"), pf.Space(), *words_of(change.kind),
+                        pf.Str(" ·"), pf.Space(), *words_of(place.words()))
         body = deleted(diff, anchor) or excerpt(units_, anchor) or [
-            pf.Para(*_words(change.old or change.new))]
+            pf.Para(*words_of(change.old or change.new))]
         # Word: the excerpt set as a quotation ("Block Text", pandoc's style)
         return pf.Div(title, pf.Div(*body, classes=["excerpt"],
                                     attributes={"custom-style": "Block Text"}),

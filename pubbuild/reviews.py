@@ -47,7 +47,8 @@ from pubbuild.diagnostics import BuildError
 
 POINTER = re.compile(r"^\s*changed:\s*", re.I)
 QUOTED = re.compile(r"[\"“”«»„]([^\"“”«»„]+)[\"“”«»„]")
-CHANGE_IDS = re.compile(r"\[changes?\s+(\d+(?:\s*(?:,|and|&)\s*\d+)*)\]", re.I)
+NUMBERS = r"\d+(?:\s*(?:,|and|&)\s*\d+)*"    # 7 / 7, 9 / 7 and 9
+CHANGE_IDS = re.compile(rf"\[changes?\s+({NUMBERS})\]", re.I)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from a11y_tools import soffice
+from outputs import pdf_fonts
 
 
 def libreoffice_pdf(docx: bytes, tmp: Path) -> Path:
@@ -38,7 +39,7 @@ def libreoffice_pdf(docx: bytes, tmp: Path) -> Path:
     out = tmp / "manuscript.pdf"
     if proc.returncode != 0 or not out.is_file():
         pytest.fail(f"LibreOffice did not convert the DOCX:\n{proc.stderr[-2000:]}")
-    fonts = _fonts(out)
+    fonts = [name for name, _ in pdf_fonts(out)]
     if not any("Liberation" in f or "Times" in f for f in fonts):
         pytest.fail(f"LibreOffice set the DOCX in {sorted(fonts)}, not Times New "
                     "Roman or Liberation Serif: apt-get install fonts-liberation2")
@@ -89,12 +90,3 @@ def first_word(text: str) -> str:
     words = re.findall(r"[^\W\d_]+", text)
     return words[0] if words else ""
 
-
-def _fonts(pdf: Path) -> set[str]:
-    from pypdf import PdfReader
-
-    names = set()
-    for page in PdfReader(pdf).pages:
-        for font in (page["/Resources"].get("/Font") or {}).values():
-            names.add(str(font.get_object().get("/BaseFont", "")))
-    return names

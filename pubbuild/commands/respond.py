@@ -111,7 +111,9 @@ def run(args) -> int:
             progress.say(str(diagnostic))
         if args.strict:
             pipeline.stop_on_warnings(letter_source)
-        words = (respond.word_count(old_doc), respond.word_count(new_doc))
+        # Counted as journal profiles count them.
+        words = (submission.main_text_words(old_doc),
+                 submission.main_text_words(new_doc))
         letter_source.doc.content = respond.letter(
             parsed, plan, header, new_doc, (old_rev.label, new_rev.label), words,
             anonymous=args.anonymous)
