@@ -348,3 +348,49 @@ def test_builds_at_once_give_a_lone_builds_bytes(tmp_path):
         assert list(got) == list(expected)  # no temporary or stray file
         for name in expected:
             assert got[name] == expected[name], f"round {turn}: {name} differs"
+
+
+
+def _wrapped(cause: BaseException) -> RuntimeError:
+    """`cause` as Python 3.11 wraps one raised in a dataclass's __set_name__
+    while a module is imported: how a Ctrl-C mid-build once reached us."""
+    try:
+        raise RuntimeError("Error calling __set_name__ on 'Field' instance") from cause
+    except RuntimeError as exc:
+        return exc
+
+
+def _dispatch_failing(monkeypatch, raised: BaseException) -> int:
+    import argparse
+    import sys
+    import types
+
+    from pubbuild import commands
+
+    def run(args):
+        raise raised
+
+    monkeypatch.setitem(sys.modules, "pubbuild.commands.failing",
+                        types.SimpleNamespace(run=run))
+    return commands.dispatch(argparse.Namespace(
+        run="failing", manuscript=Path("paper.md"), debug=False))
+
+
+INTERRUPTED = "paper.md: interrupted; the previous outputs are unchanged"
+
+
+@pytest.mark.parametrize("raised, status, line", [
+    (KeyboardInterrupt(), 130, INTERRUPTED),
+    (_wrapped(KeyboardInterrupt()), 130, INTERRUPTED),
+    (_wrapped(FileNotFoundError(2, "No such file or directory", "nowhere.md")), 1,
+     "nowhere.md: No such file or directory; the previous outputs are unchanged"),
+])
+def test_an_expected_failure_python_wrapped_is_still_one_line(
+        monkeypatch, capsys, raised, status, line):
+    assert _dispatch_failing(monkeypatch, raised) == status
+    assert capsys.readouterr().err.strip() == line
+
+
+def test_an_unexpected_failure_is_not_hidden(monkeypatch):
+    with pytest.raises(RuntimeError, match="__set_name__"):
+        _dispatch_failing(monkeypatch, _wrapped(ValueError("below a bug")))

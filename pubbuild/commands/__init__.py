@@ -53,6 +53,18 @@ def one_line(exc: BaseException, manuscript: Path) -> str:
     return f"{where}: interrupted; the previous outputs are unchanged"
 
 
+def expected(exc: BaseException) -> BaseException | None:
+    """The expected failure `exc` is, or the one it was raised from.
+
+    Python wraps an exception raised inside some of its own machinery: a
+    Ctrl-C that lands while a class body is being set up (a dataclass's
+    `__set_name__`, during an import) reaches us as a RuntimeError caused
+    by the KeyboardInterrupt. That is still a Ctrl-C."""
+    while exc is not None and not isinstance(exc, EXPECTED):
+        exc = exc.__cause__
+    return exc
+
+
 def dispatch(args) -> int:
     """Run the command `args.run` as `python build.py` does: the bundled
     fonts and the clock set first; an expected failure is one line on
@@ -69,7 +81,10 @@ def dispatch(args) -> int:
         if args.run != "watch":  # the watcher limits each rebuild
             limits.start()
         return importlib.import_module(f"pubbuild.commands.{args.run}").run(args)
-    except EXPECTED as exc:
+    except BaseException as raised:
+        exc = expected(raised)
+        if exc is None:
+            raise
         limits.stop()  # no alarm while the message is printed
         if args.debug:
             traceback.print_exc()
