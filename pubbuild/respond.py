@@ -231,6 +231,35 @@ def changes_at(units_: list[Unit], quoted: str) -> tuple[list[str], Unit | None]
     return _unique(inside), unit
 
 
+def deleted_at(diff: pf.Doc, quoted: str, anchors) -> list[str]:
+    """The changes (of `anchors`, the diff's ids) whose deleted text holds
+    the quoted words: a quotation of the reviewed text that the revised
+    text no longer has. A deletion is its change's, or that of the nearest
+    block around it that is one (a deleted paragraph, a renamed heading)."""
+    key = locate.letters(quoted)
+    found: list[str] = []
+
+    def change_of(elem) -> str:
+        while elem is not None and not isinstance(elem, pf.Doc):
+            for anchor in (getattr(elem, "identifier", ""),
+                           getattr(elem, "attributes", {}).get("change", "")):
+                if anchor in anchors:
+                    return anchor
+            elem = elem.parent
+        return ""
+
+    def look(elem, _doc):
+        if (isinstance(elem, pf.Span) and "deletion" in elem.classes
+                and key in locate.letters(pf.stringify(elem))):
+            anchor = change_of(elem)
+            if anchor:
+                found.append(anchor)
+
+    if key:
+        diff.walk(look)
+    return _unique(found)
+
+
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -467,6 +496,17 @@ def _ids_tail(inlines: list, start: int):
 
 # -- what each reply points at, and the checks ----------------------------------
 
+def _deleted_by(diff: pf.Doc, quoted: str, numbers: dict[str, int]) -> str:
+    """How to point at the words quoted where a change deleted them: a
+    quotation is looked for in the revised text only."""
+    gone = [numbers[a] for a in deleted_at(diff, quoted, numbers)]
+    if not gone:
+        return ""
+    which = (f"change {gone[0]}" if len(gone) == 1
+             else "changes " + ", ".join(map(str, gone)))
+    return f"; {which} deleted it: point at a deletion by its number, [{which}]"
+
+
 @dataclass
 class Plan:
     """Each comment's changes (ids, in the order its reply names them), and
@@ -514,7 +554,9 @@ class Plan:
                 found, unit = changes_at(units_, str(pointer.value))
                 if unit is None:
                     reporter.error(f"{comment.label}: “{pointer.value}” is not in "
-                                   "the revised text", pointer.line)
+                                   "the revised text" + _deleted_by(
+                                       result.doc, str(pointer.value), numbers),
+                                   pointer.line)
                 elif not found:
                     plan.unchanged.setdefault(comment.label, []).append(
                         str(pointer.value))

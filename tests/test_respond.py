@@ -291,6 +291,11 @@ def test_a_comment_without_a_reply(tmp_path):
     ('> changed: "Talks resumed briefly in 2020"',
      '> changed: "No interviews were conducted"', '> changed: "No interviews',
      "error: R1.1: “No interviews were conducted” is not in the revised text"),
+    # Words the revision deleted: the error names the change to point at.
+    ('> changed: "Talks resumed briefly in 2020"',
+     '> changed: "This paragraph will be deleted"', '> changed: "This paragraph',
+     "error: R1.1: “This paragraph will be deleted” is not in the revised text; "
+     "change 4 deleted it: point at a deletion by its number, [change 4]"),
     ("Renamed, as suggested [change 5].", "Renamed, as suggested [change 99].",
      "[change 99]", "error: R1.2: there is no change 99 (the diff has 12: python "
      "build.py diff lists them)"),

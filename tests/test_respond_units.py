@@ -97,3 +97,18 @@ def _all(elem) -> list:
     found = []
     elem.walk(lambda e, _doc: found.append(e))
     return found
+
+
+def test_words_the_revision_deleted_name_their_change(diff):
+    result, _ = diff
+    numbers = {change.anchor: change.number for change in result.changes}
+
+    def deleted_at(quoted):
+        return [numbers[a] for a in respond.deleted_at(result.doc, quoted, numbers)]
+
+    # A whole paragraph deleted, a word replaced in a heading and in a
+    # sentence; words that were never there.
+    assert deleted_at("will be deleted in the next") == [4]
+    assert deleted_at("Methods") == [5]
+    assert deleted_at("slow") == [2]
+    assert deleted_at("No interviews were conducted") == []
