@@ -88,6 +88,7 @@ class Job:
 def html(doc: pf.Doc, job: Job, extra_styles: tuple[str, ...] = ()) -> bytes:
     """`extra_styles`: more sheets from styles/ (the diff adds diff.css)."""
     doc = mathml.with_alt_text(_copy_with_images(doc, job), job.reporter)
+    doc = doc.walk(_scrolling_table)
     meta = doc.get_metadata(default={})
     doc.metadata["scholarly-meta"] = pf.MetaBlocks(pf.RawBlock(
         scholarly.head(meta, job.name, clock.iso(job.when)), format="html"))
@@ -376,6 +377,25 @@ def _top_heading_level(doc: pf.Doc) -> int:
     """1 when sections start at `#`, 2 when at `##` (the two conventions)."""
     levels = [block.level for block in doc.content if isinstance(block, pf.Header)]
     return min(levels, default=1)
+
+
+def _scrolling_table(elem, _doc):
+    """A table in a box of its own that scrolls sideways where the table is
+    wider than the screen (a phone), so that the page does not: the text
+    around it stays put. The box can be reached with the keyboard (to
+    scroll it) and is named by the table's caption (the scrolling-table
+    pattern; a group, not a region: not a landmark in its own right)."""
+    if not isinstance(elem, pf.Table) or any(
+            isinstance(up, pf.Table) for up in _ancestors(elem)):
+        return None
+    label = " ".join(pf.stringify(elem.caption).split()) if elem.caption else ""
+    return pf.Div(elem, classes=["table-scroll"], attributes={
+        "role": "group", "tabindex": "0", "aria-label": label or "Table"})
+
+
+def _ancestors(elem):
+    while (elem := elem.parent) is not None:
+        yield elem
 
 
 def _figure_anchor(elem, _doc):

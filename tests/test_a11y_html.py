@@ -78,20 +78,27 @@ a { color: #333; text-decoration: none; }
 <a href="#x">a link</a> in it that nothing but a faint colour tells apart
 from the words around it, as our citations once were.</p>
 <p class="note" id="x">Legible in the light scheme only.</p>
+<table><caption>Wider than a phone</caption><tr><th scope="col">A</th>
+<td style="min-width: 30em">as a table with many columns is</td></tr></table>
 </main></body></html>
 """
 
 
 @pytest.mark.slow
 def test_axe_finds_what_it_should_in_both_schemes(tmp_path, axe):
-    """The check above can fail: a link told apart by colour alone, and a
-    colour pair that fails only in the dark scheme, are found."""
+    """The check above can fail: a link told apart by colour alone, a
+    colour pair that fails only in the dark scheme, and a table that makes
+    a phone's page scroll sideways (our check beside axe's rules), are
+    found; the same table on a desktop's screen is not."""
     page = tmp_path / "bad.html"
     page.write_text(BAD_PAGE, encoding="utf-8")
     light = {v["id"] for v in axe([page], PHONE)[str(page)]}
     dark = {v["id"] for v in axe([page], PHONE, dark=True)[str(page)]}
     assert "link-in-text-block" in light and "color-contrast" not in light
     assert "color-contrast" in dark
+    assert "page-scrolls-sideways" in light
+    assert "page-scrolls-sideways" not in {
+        v["id"] for v in axe([page], DESKTOP)[str(page)]}
 
 
 # -- what axe does not judge ----------------------------------------------------
@@ -122,6 +129,18 @@ def test_skip_link_reaches_the_article(markup):
         first_link = re.search(r"<a [^>]*>", body)[0]
         assert 'class="skip-link" href="#main"' in first_link, name
         assert '<main id="main">' in html, name
+
+
+@pytest.mark.slow
+def test_tables_scroll_in_their_own_named_box(markup):
+    # pandoc's tables, each in a box the keyboard reaches, named by its
+    # caption (the axe check at phone width shows the page then fits).
+    boxed = re.compile(r'<div class="table-scroll" role="group" tabindex="0" '
+                       r'aria-label="([^"]+)">\s*<table\b')
+    for name, html in markup.items():
+        assert len(boxed.findall(html)) == len(re.findall(r"<table\b", html)), name
+    labels = boxed.findall(markup["pagelist"])
+    assert labels and labels[0].startswith("Table 1: ")
 
 
 @pytest.mark.slow

@@ -4,8 +4,9 @@
 //
 // Opens each file (file:// URL) at WIDTH x 900 CSS pixels (with --dark, as
 // a reader who asked for a dark colour scheme sees it), runs axe-core
-// with the WCAG 2.0/2.1 A and AA rules and the best practices, and prints
-// one JSON object: {file: {axe: version, violations: [...]}}. Chromium
+// with the WCAG 2.0/2.1 A and AA rules and the best practices, adds a
+// check of its own (the page does not scroll sideways), and prints one
+// JSON object: {file: {axe: version, violations: [...]}}. Chromium
 // is started with no network use (the flags the machine's notes give).
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -40,14 +41,40 @@ try {
                           "best-practice"] },
       resultTypes: ["violations"],
     }));
-    results[file] = {
-      axe: result.testEngine.version,
-      violations: result.violations.map((v) => ({
-        id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.map((n) => ({ target: n.target, html: n.html.slice(0, 200),
-                                      summary: n.failureSummary })),
-      })),
-    };
+    // Not an axe-core rule: the page must not scroll sideways (WCAG 2.1
+    // 1.4.10 Reflow, checked at the widths the tests use). The nodes are
+    // the outermost elements that stick out past the screen's edge.
+    const sideways = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      if (document.documentElement.scrollWidth <= width) return [];
+      const out = (e) => e.getBoundingClientRect().right > width + 0.5;
+      const clipped = (e) => {  // inside a box that scrolls or clips it
+        for (let up = e.parentElement; up; up = up.parentElement) {
+          if (getComputedStyle(up).overflowX !== "visible") return true;
+        }
+        return false;
+      };
+      const culprits = [...document.body.querySelectorAll("*")]
+        .filter((e) => out(e) && !out(e.parentElement) && !clipped(e));
+      return (culprits.length ? culprits : [document.documentElement])
+        .slice(0, 5)
+        .map((e) => ({ target: [e.tagName.toLowerCase()
+                                + (e.id ? "#" + e.id : "")],
+                       html: e.outerHTML.slice(0, 200),
+                       summary: `right edge at ${Math.round(e.getBoundingClientRect().right)}`
+                                + ` px, the screen is ${width} px wide` }));
+    });
+    const violations = result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target, html: n.html.slice(0, 200),
+                                    summary: n.failureSummary })),
+    }));
+    if (sideways.length) {
+      violations.push({ id: "page-scrolls-sideways", impact: "serious",
+                        help: "The page is wider than the screen (WCAG 1.4.10)",
+                        nodes: sideways });
+    }
+    results[file] = { axe: result.testEngine.version, violations };
     await page.close();
   }
 } finally {
