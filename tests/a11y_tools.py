@@ -41,8 +41,10 @@ TOOLS = ROOT / "tests" / "a11y"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 APT_PACKAGES = ("chromium",)
 SOFFICE_NAMES = ("soffice", "libreoffice")
-# Liberation Serif: what LibreOffice sets Times New Roman in, with its metrics.
-SOFFICE_PACKAGES = ("libreoffice-writer-nogui", "fonts-liberation2")
+# Liberation Serif: what LibreOffice sets Times New Roman in, with its
+# metrics; its formula module: without it a Word file's equations are left
+# out of the layout, and every line after one moves up.
+SOFFICE_PACKAGES = ("libreoffice-writer-nogui", "libreoffice-math", "fonts-liberation2")
 
 
 @contextlib.contextmanager
@@ -102,15 +104,16 @@ def _on_path(names: tuple[str, ...] = CHROMIUM_NAMES) -> str | None:
 
 
 def _found_or_installed(names: tuple[str, ...], packages: tuple[str, ...],
-                        what: str) -> str:
+                        what: str, missing=lambda found: "") -> str:
     """The first of `names` on PATH, after installing `packages` with apt-get
-    where none is there and we may (root, apt-get present)."""
+    where none is there, or `missing(found)` names a part of it that is
+    not, and we may (root, apt-get present)."""
     found = _on_path(names)
-    if found:
+    if found and not missing(found):
         return found
     with _locked(Path(tempfile.gettempdir()) / "pubbuild-apt.lock"):
         found = _on_path(names)
-        if found:
+        if found and not missing(found):
             return found
         command = f"apt-get install -y --no-install-recommends {' '.join(packages)}"
         if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -124,6 +127,8 @@ def _found_or_installed(names: tuple[str, ...], packages: tuple[str, ...],
     found = _on_path(names)
     if not found:
         pytest.fail(f"{command} ran, but no {names[0]} is on PATH")
+    if missing(found):
+        pytest.fail(f"{command} ran, but {found} has no {missing(found)}")
     return found
 
 
@@ -139,7 +144,23 @@ def soffice() -> str:
     files' line numbers (tests/test_docxlines.py); installed like Chromium."""
     return _found_or_installed(SOFFICE_NAMES, SOFFICE_PACKAGES,
                                "LibreOffice is needed to check the Word line "
-                               "numbers")
+                               "numbers", missing=_soffice_missing)
+
+
+def _soffice_missing(soffice_path: str) -> str:
+    """What the judge needs that this LibreOffice lacks: its formula module
+    (beside its Writer, in its program folder), Liberation Serif (asked
+    of fontconfig as LibreOffice asks, without the build's font list)."""
+    program = Path(os.path.realpath(soffice_path)).parent
+    if (program / "libswlo.so").exists() and not (program / "libsmlo.so").exists():
+        return "formula module (libreoffice-math)"
+    if shutil.which("fc-list"):
+        env = {k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"}
+        fonts = subprocess.run(["fc-list", ":family=Liberation Serif", "file"],
+                               env=env, capture_output=True, text=True).stdout
+        if not fonts.strip():
+            return "Liberation Serif (fonts-liberation2)"
+    return ""
 
 
 def run_axe(files: list[Path], width: int, dark: bool = False) -> dict[str, list]:
