@@ -127,8 +127,9 @@ def _found_or_installed(names: tuple[str, ...], packages: tuple[str, ...],
     found = _on_path(names)
     if not found:
         pytest.fail(f"{command} ran, but no {names[0]} is on PATH")
-    if missing(found):
-        pytest.fail(f"{command} ran, but {found} has no {missing(found)}")
+    lacking = missing(found)
+    if lacking:
+        pytest.fail(f"{command} ran, but {found} has no {lacking}")
     return found
 
 
@@ -147,6 +148,15 @@ def soffice() -> str:
                                "numbers", missing=_soffice_missing)
 
 
+def machine_fonts_env() -> dict[str, str]:
+    """This environment with the machine's fonts, as a reader's LibreOffice
+    has them: not the build's fontconfig (pubbuild.pdf.only_bundled_fonts
+    sets it in this process once any test has rendered a PDF), which would
+    set Times New Roman in Charis SIL."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("FONTCONFIG_FILE", "FONTCONFIG_PATH")}
+
+
 def _soffice_missing(soffice_path: str) -> str:
     """What the judge needs that this LibreOffice lacks: its formula module
     (beside its Writer, in its program folder), Liberation Serif (asked
@@ -155,9 +165,9 @@ def _soffice_missing(soffice_path: str) -> str:
     if (program / "libswlo.so").exists() and not (program / "libsmlo.so").exists():
         return "formula module (libreoffice-math)"
     if shutil.which("fc-list"):
-        env = {k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"}
         fonts = subprocess.run(["fc-list", ":family=Liberation Serif", "file"],
-                               env=env, capture_output=True, text=True).stdout
+                               env=machine_fonts_env(), capture_output=True,
+                               text=True).stdout
         if not fonts.strip():
             return "Liberation Serif (fonts-liberation2)"
     return ""

@@ -350,7 +350,6 @@ def test_builds_at_once_give_a_lone_builds_bytes(tmp_path):
             assert got[name] == expected[name], f"round {turn}: {name} differs"
 
 
-
 def _wrapped(cause: BaseException) -> RuntimeError:
     """`cause` as Python 3.11 wraps one raised in a dataclass's __set_name__
     while a module is imported: how a Ctrl-C mid-build once reached us."""

@@ -11,14 +11,13 @@ command to run; never skipped.
 from __future__ import annotations
 
 import collections
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from a11y_tools import soffice
+from a11y_tools import machine_fonts_env, soffice
 from outputs import pdf_fonts
 
 
@@ -26,16 +25,10 @@ def libreoffice_pdf(docx: bytes, tmp: Path) -> Path:
     """`docx` converted to PDF by LibreOffice, with a private profile."""
     source = tmp / "manuscript.docx"
     source.write_bytes(docx)
-    # The machine's fonts, as a reader's LibreOffice has them: not the
-    # build's fontconfig (pubbuild.pdf.only_bundled_fonts sets it in this
-    # process once any test has rendered a PDF), which would set Times New
-    # Roman in Charis SIL.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FONTCONFIG_FILE", "FONTCONFIG_PATH")}
     proc = subprocess.run(
         [soffice(), f"-env:UserInstallation={(tmp / 'profile').as_uri()}",
          "--headless", "--convert-to", "pdf", "--outdir", str(tmp), str(source)],
-        capture_output=True, text=True, timeout=300, env=env)
+        capture_output=True, text=True, timeout=300, env=machine_fonts_env())
     out = tmp / "manuscript.pdf"
     if proc.returncode != 0 or not out.is_file():
         pytest.fail(f"LibreOffice did not convert the DOCX:\n{proc.stderr[-2000:]}")
